@@ -1,0 +1,45 @@
+# akhbar: `make run` and `make test` work from a fresh clone with only Python 3.11 and PyPI.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+BOOTSTRAP := .uv-bootstrap
+UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup run test bench lint train-ner gazetteer clean
+
+setup: $(VENV)/.synced
+
+$(BOOTSTRAP)/bin/uv:
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# uv installs exactly what uv.lock says (--frozen: never re-resolve).
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+run: setup
+	$(VENV)/bin/akhbar run
+	@echo
+	@echo "Example query (warehouse/queries/top_entities.sql):"
+	$(VENV)/bin/akhbar sql "$$(cat warehouse/queries/top_entities.sql)"
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(VENV)/bin/python -m tests.bench
+
+train-ner: setup
+	$(UV) sync --frozen --python $(PYTHON) --group train
+	$(VENV)/bin/python -m transforms.ner.train
+
+gazetteer: setup
+	$(VENV)/bin/python -m transforms.data.build_gazetteer
+
+clean:
+	rm -rf $(VENV) $(BOOTSTRAP) warehouse/local

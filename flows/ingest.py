@@ -1,0 +1,230 @@
+"""The ingest flow: one Prefect flow run per pass over the input folder.
+
+Thin wiring only: one task per stage per batch (never per article), one writer lock for the
+whole run, and one warehouse transaction at the end. Everything before that transaction writes
+only to the run's staging folder, so a run that dies changes nothing the next run can see.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.discover import Discovery, discover
+from flows.stages import (
+    KNOWN_SCHEMA,
+    BatchResult,
+    PipelineConfig,
+    deduplicate,
+    enrich,
+    finish,
+    read_and_parse,
+    stage_batch,
+    summarize_validation,
+    validate,
+)
+from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REJECTED
+from warehouse import store
+from warehouse.faults import crash_point
+from warehouse.lock import WriterLock
+
+
+class RunFailedError(RuntimeError):
+    """The run stopped without loading anything (blocking validation failure or an error)."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    status: str
+    reason: str | None
+    files_seen: int
+    files_unchanged: int
+    files_deferred: int
+    files_loaded: int
+    files_duplicate: int
+    files_quarantined: int
+    files_rejected: int
+    articles_loaded: int
+    mentions_loaded: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    ledger: pl.DataFrame
+    known: pl.DataFrame
+
+
+@task(name="open-warehouse", cache_policy=NO_CACHE)
+def open_warehouse(root: Path) -> Snapshot:
+    """Create/upgrade the warehouse, drop what dead runs left, read the ledger and content keys."""
+    con = store.open_writer(root)
+    try:
+        ledger = con.execute(
+            "SELECT source_path, sha256, size_bytes, mtime_ns, status, reason FROM ingest_ledger"
+        ).pl()
+        known = con.execute("SELECT content_hash, article_id, source_path FROM articles").pl()
+    finally:
+        con.close()
+    return Snapshot(ledger=ledger, known=known.cast(KNOWN_SCHEMA))  # type: ignore[arg-type]
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_files(input_dir: Path, ledger: pl.DataFrame, config: PipelineConfig) -> Discovery:
+    return discover(input_dir, ledger, config.discovery)
+
+
+@task(name="read-parse", cache_policy=NO_CACHE)
+def read_parse_task(input_dir: Path, candidates: pl.DataFrame, previous_sha: dict[str, str], config: PipelineConfig):
+    return read_and_parse(input_dir, candidates, previous_sha, config)
+
+
+@task(name="deduplicate", cache_policy=NO_CACHE)
+def dedup_task(frame: pl.DataFrame, known: pl.DataFrame, config: PipelineConfig) -> pl.DataFrame:
+    return deduplicate(frame, known, config)
+
+
+@task(name="enrich", cache_policy=NO_CACHE)
+def enrich_task(frame: pl.DataFrame, config: PipelineConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return enrich(frame, config)
+
+
+@task(name="validate-stage", cache_policy=NO_CACHE)
+def validate_stage_task(
+    frame: pl.DataFrame, mentions: pl.DataFrame, run_id: str, ingested_at: datetime, staging: Path, batch_no: int
+) -> tuple[dict[str, int], pl.DataFrame, pl.DataFrame, list[str]]:
+    frame, mentions, results, blocking = validate(frame, mentions)
+    frame = finish(frame)
+    counts = stage_batch(frame, mentions, run_id, ingested_at, staging, batch_no) if not blocking else {}
+    loaded = frame.filter(pl.col("status") == LOADED).select(list(KNOWN_SCHEMA))
+    return counts, loaded, results, blocking
+
+
+@task(name="commit", cache_policy=NO_CACHE)
+def commit_task(root: Path, staging: Path, run_row: dict, replaced: list[str]) -> dict[str, int]:
+    con = store.open_writer(root)
+    try:
+        return store.commit_run(con, staging, run_row, replaced)
+    finally:
+        con.close()
+
+
+@task(name="record-failure", cache_policy=NO_CACHE)
+def record_failure_task(root: Path, staging: Path, run_row: dict) -> None:
+    con = store.open_writer(root)
+    try:
+        store.record_failed_run(con, staging, run_row)
+    finally:
+        con.close()
+
+
+def _process_batches(
+    input_dir: Path, discovery: Discovery, snapshot: Snapshot, run_id: str, started: datetime,
+    staging: Path, config: PipelineConfig,
+) -> tuple[list[BatchResult], list[pl.DataFrame]]:
+    previous_sha = {
+        row[0]: row[1] for row in snapshot.ledger.select("source_path", "sha256").iter_rows() if row[1] is not None
+    }
+    # A changed file's own earlier article must not make its new version a duplicate of itself.
+    known = snapshot.known.filter(~pl.col("source_path").is_in(discovery.changed_paths))
+    candidates = discovery.candidates.sort("source_path")
+    results: list[BatchResult] = []
+    validations: list[pl.DataFrame] = []
+    for batch_no, start in enumerate(range(0, candidates.height, config.batch_size)):
+        batch = candidates.slice(start, config.batch_size)
+        frame, deferred, unchanged = read_parse_task(input_dir, batch, previous_sha, config)
+        frame = dedup_task(frame, known, config)
+        frame, mentions = enrich_task(frame, config)
+        counts, loaded, validation, blocking = validate_stage_task(
+            frame, mentions, run_id, started, staging, batch_no
+        )
+        validations.append(validation)
+        crash_point("after-stage")
+        results.append(BatchResult(counts, loaded, validation, blocking, deferred, unchanged))
+        if blocking:
+            break
+        known = pl.concat([known, loaded], how="vertical_relaxed")
+    return results, validations
+
+
+def _run_row(run_id: str, started: datetime, input_dir: Path, summary: dict) -> dict:
+    return {
+        "run_id": run_id, "started_at": started, "finished_at": datetime.now(UTC), "input_dir": str(input_dir),
+        **{k: v for k, v in summary.items() if k not in ("run_id", "seconds")},
+    }
+
+
+@flow(name="akhbar-ingest", log_prints=False, validate_parameters=False)
+def ingest(input_dir: str, warehouse_dir: str, batch_size: int = 1000, lock_timeout_s: float = 60.0) -> RunSummary:
+    """Ingest every new or changed file under ``input_dir`` into the warehouse at ``warehouse_dir``."""
+    logger = get_run_logger()
+    clock = time.perf_counter()
+    started = datetime.now(UTC)
+    run_id = str(flow_run.id or uuid.uuid4())
+    source, root = Path(input_dir).resolve(), Path(warehouse_dir).resolve()
+    config = PipelineConfig(batch_size=batch_size)
+    paths = store.WarehousePaths(root)
+    with WriterLock(paths.lock, timeout_s=lock_timeout_s):
+        store.clear_staging(paths)
+        staging = paths.staging / run_id
+        staging.mkdir(parents=True)
+        summary: dict = {"run_id": run_id, "status": "failed", "reason": None}
+        try:
+            snapshot = open_warehouse(root)
+            crash_point("after-open")
+            discovery = discover_files(source, snapshot.ledger, config)
+            batches, validations = _process_batches(source, discovery, snapshot, run_id, started, staging, config)
+            counts: dict[str, int] = {}
+            for batch in batches:
+                for key, value in batch.counts.items():
+                    counts[key] = counts.get(key, 0) + value
+            summary.update(
+                files_seen=discovery.files_seen,
+                files_unchanged=discovery.files_unchanged + sum(b.unchanged for b in batches),
+                files_deferred=sum(len(b.deferred) for b in batches),
+                files_loaded=counts.get(LOADED, 0),
+                files_duplicate=counts.get(DUPLICATE, 0),
+                files_quarantined=counts.get(QUARANTINED, 0),
+                files_rejected=counts.get(REJECTED, 0),
+                articles_loaded=counts.get("articles", 0),
+                mentions_loaded=counts.get("mentions", 0),
+            )
+            validation = summarize_validation(validations)
+            if validation.height:
+                (staging / "validation_results").mkdir(exist_ok=True)
+                validation.with_columns(pl.lit(run_id).alias("run_id")).write_parquet(
+                    staging / "validation_results" / "run.parquet"
+                )
+            blocking = sorted({name for batch in batches for name in batch.blocking_failures})
+            if blocking:
+                summary["reason"] = "blocking validation failure: " + "; ".join(blocking)
+                raise RunFailedError(summary["reason"])
+            summary["status"] = "completed"
+            summary["seconds"] = time.perf_counter() - clock
+            crash_point("before-commit")
+            commit_task(root, staging, _run_row(run_id, started, source, summary), discovery.changed_paths)
+            crash_point("after-commit")
+        except Exception as error:
+            summary["status"] = "failed"
+            summary["reason"] = summary["reason"] or f"{type(error).__name__}: {error}"
+            try:
+                record_failure_task(root, staging, _run_row(run_id, started, source, summary))
+            except Exception as record_error:  # the original error matters more
+                logger.error("could not record the failed run: %s", record_error)
+            raise RunFailedError(summary["reason"]) from error
+        finally:
+            store.clear_staging(paths)
+    summary["seconds"] = time.perf_counter() - clock
+    fields = {name: summary.get(name, 0) for name in RunSummary.__dataclass_fields__}
+    result = RunSummary(**fields)
+    logger.info("run summary: %s", asdict(result))
+    return result

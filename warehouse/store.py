@@ -1,0 +1,234 @@
+"""The DuckLake warehouse: Parquet data files plus a SQLite catalog, in one folder.
+
+Why this layout: DuckLake commits a whole run (every table) in one catalog transaction, so a
+run that dies leaves the warehouse as it was; the SQLite catalog lets readers attach while the
+single writer works (a DuckDB-file catalog would lock them out). Extensions load from the
+PyPI packages ``duckdb-extension-*``, never from the network.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import duckdb_extension_ducklake
+import duckdb_extension_sqlite_scanner
+
+from warehouse.faults import crash_point
+
+CATALOG_ALIAS = "wh"
+SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+# Tables a run stages as Parquet and commits together (views and `runs` are not staged).
+STAGED_TABLES = (
+    "articles",
+    "entity_mentions",
+    "duplicates",
+    "ledger_history",
+    "validation_results",
+    "quarantine",
+)
+
+
+class WarehouseMissingError(RuntimeError):
+    """Raised when a reader opens a folder that holds no warehouse yet."""
+
+
+@dataclass(frozen=True)
+class WarehousePaths:
+    root: Path
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".writer.lock"
+
+
+@cache
+def _extension_file(module_path: str, name: str) -> str:
+    found = sorted(Path(module_path).rglob(f"{name}.duckdb_extension"))
+    if not found:
+        raise RuntimeError(f"DuckDB extension {name!r} is missing from {module_path}; reinstall the venv")
+    return str(found[-1])
+
+
+def _bare_connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    con.execute(f"LOAD '{_extension_file(duckdb_extension_sqlite_scanner.__path__[0], 'sqlite_scanner')}'")
+    con.execute(f"LOAD '{_extension_file(duckdb_extension_ducklake.__path__[0], 'ducklake')}'")
+    return con
+
+
+def open_reader(root: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with every warehouse relation visible unqualified."""
+    paths = WarehousePaths(root)
+    if not paths.catalog.exists():
+        raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
+    con = _bare_connection()
+    con.execute(f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} (READ_ONLY)")
+    con.execute(f"USE {CATALOG_ALIAS}")
+    return con
+
+
+def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
+    """The writer's connection: creates the warehouse on first use and applies the schema.
+
+    Call only while holding the writer lock. Removes Parquet files that no committed snapshot
+    references: they are what a run killed mid-commit leaves behind.
+    """
+    paths = WarehousePaths(root)
+    paths.data.mkdir(parents=True, exist_ok=True)
+    con = _bare_connection()
+    # Inlining would keep small inserts inside the catalog instead of Parquet: turn it off.
+    con.execute(
+        f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} "
+        f"(DATA_PATH '{paths.data}/', DATA_INLINING_ROW_LIMIT 0)"
+    )
+    con.execute(f"USE {CATALOG_ALIAS}")
+    _apply_schema(con)
+    con.execute(f"CALL ducklake_delete_orphaned_files('{CATALOG_ALIAS}', cleanup_all => true)")
+    con.execute(f"CALL ducklake_cleanup_old_files('{CATALOG_ALIAS}', cleanup_all => true)")
+    return con
+
+
+_STATEMENT_NAME = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
+
+
+def _schema_statements() -> list[tuple[str, str]]:
+    """(object name, statement) for every statement of schema.sql, in order."""
+    text = "\n".join(line.split("--", 1)[0] for line in SCHEMA_FILE.read_text().splitlines())
+    statements = []
+    for statement in (s.strip() for s in text.split(";")):
+        if statement:
+            match = _STATEMENT_NAME.search(statement)
+            if not match:
+                raise ValueError(f"schema.sql holds a statement akhbar cannot name: {statement[:60]}")
+            statements.append((match.group(1), statement))
+    return statements
+
+
+def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the relations that do not exist yet, in one transaction (one catalog snapshot)."""
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [CATALOG_ALIAS]
+        ).fetchall()
+    }
+    missing = [(name, sql) for name, sql in _schema_statements() if name not in existing]
+    if not missing:
+        return
+    con.execute("BEGIN")
+    for _, sql in missing:
+        con.execute(sql)
+    con.execute("COMMIT")
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_catalog = ? AND table_name = ? ORDER BY ordinal_position",
+        [CATALOG_ALIAS, table],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _staged_files(staging: Path, table: str) -> list[str]:
+    return sorted(str(p) for p in (staging / table).glob("*.parquet"))
+
+
+def _insert_staged(con: duckdb.DuckDBPyConnection, staging: Path, table: str) -> int:
+    """INSERT the run's staged Parquet for ``table``; columns matched by name, extras ignored."""
+    files = _staged_files(staging, table)
+    if not files:
+        return 0
+    file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
+    staged_columns = {
+        row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({file_list})").fetchall()
+    }
+    columns = [c for c in table_columns(con, table) if c in staged_columns]
+    column_sql = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(
+        f"INSERT INTO {table} ({column_sql}) SELECT {column_sql} FROM read_parquet({file_list})"
+    ).fetchone()[0]
+
+
+def commit_run(
+    con: duckdb.DuckDBPyConnection,
+    staging: Path,
+    run_row: Mapping[str, Any],
+    replaced_paths: Iterable[str] = (),
+) -> dict[str, int]:
+    """Commit one run's staged tables, its `runs` row and replacements in ONE transaction.
+
+    ``replaced_paths`` are input files whose content changed since they were loaded: their old
+    article (with its mentions) and duplicate rows are removed in the same transaction.
+    Returns the number of rows inserted per table.
+    """
+    inserted: dict[str, int] = {}
+    replaced = sorted(set(replaced_paths))
+    con.execute("BEGIN")
+    try:
+        if replaced:
+            con.execute("CREATE OR REPLACE TEMP TABLE replaced_paths (source_path VARCHAR)")
+            con.executemany("INSERT INTO replaced_paths VALUES (?)", [[p] for p in replaced])
+            con.execute(
+                "DELETE FROM entity_mentions WHERE article_id IN "
+                "(SELECT article_id FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths))"
+            )
+            con.execute("DELETE FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths)")
+            con.execute("DELETE FROM duplicates WHERE source_path IN (SELECT source_path FROM replaced_paths)")
+        for table in STAGED_TABLES:
+            inserted[table] = _insert_staged(con, staging, table)
+            crash_point("mid-commit")
+        insert_runs_row(con, run_row)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return inserted
+
+
+def insert_runs_row(con: duckdb.DuckDBPyConnection, run_row: Mapping[str, Any]) -> None:
+    columns = [c for c in table_columns(con, "runs") if c in run_row]
+    placeholders = ", ".join("?" for _ in columns)
+    column_sql = ", ".join(f'"{c}"' for c in columns)
+    con.execute(f"INSERT INTO runs ({column_sql}) VALUES ({placeholders})", [run_row[c] for c in columns])
+
+
+def record_failed_run(
+    con: duckdb.DuckDBPyConnection, staging: Path, run_row: Mapping[str, Any]
+) -> None:
+    """A failed run loads no data, but its `runs` row and validation results are kept for watchers."""
+    con.execute("BEGIN")
+    try:
+        _insert_staged(con, staging, "validation_results")
+        insert_runs_row(con, run_row)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def clear_staging(paths: WarehousePaths) -> None:
+    """Staged files belong to one run; any left over are from a run that died."""
+    if paths.staging.exists():
+        shutil.rmtree(paths.staging)
