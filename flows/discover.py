@@ -39,6 +39,12 @@ def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
     real_root = root.resolve()
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
+        for name in dirnames:
+            full = Path(directory) / name
+            if full.is_symlink() and not full.resolve().is_relative_to(real_root):
+                # Never walked into; a linked folder inside the input is seen under its real path.
+                rel = full.relative_to(root).as_posix()
+                entries.append((rel, None, "symbolic link to a folder outside the input folder; not followed"))
         for name in sorted(filenames):
             full = Path(directory) / name
             rel = full.relative_to(root).as_posix()
@@ -92,7 +98,8 @@ def discover(input_dir: Path, ledger: pl.DataFrame, config: DiscoveryConfig = Di
         rows.append((rel, info.st_size, info.st_mtime_ns, None, None))
     candidates = pl.DataFrame(
         rows,
-        schema={"source_path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, STATUS: pl.String, REASON: pl.String},
+        schema={"source_path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
+                STATUS: pl.String, REASON: pl.String},
         orient="row",
     )
     changed = [p for p in candidates["source_path"].to_list() if p in previous]

@@ -1,0 +1,75 @@
+"""Helpers for end-to-end tests: run the flow, read the warehouse, compare warehouses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from warehouse.store import CATALOG_ALIAS, WarehousePaths, open_reader
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Columns that differ between two equivalent runs by construction (run ids and clocks).
+RUN_SPECIFIC = {"run_id", "ingested_at", "recorded_at", "started_at", "finished_at"}
+DATA_RELATIONS = ("articles", "entity_mentions", "entities", "duplicates", "ingest_ledger", "quarantine")
+
+
+def query(root: Path, sql: str) -> pl.DataFrame:
+    con = open_reader(root)
+    try:
+        return con.execute(sql).pl()
+    finally:
+        con.close()
+
+
+def state(root: Path) -> dict[str, list[tuple]]:
+    """Every data relation as sorted rows, without run-specific columns."""
+    con = open_reader(root)
+    try:
+        result = {}
+        for relation in DATA_RELATIONS:
+            frame = con.execute(f"SELECT * FROM {relation}").pl()
+            frame = frame.drop([c for c in frame.columns if c in RUN_SPECIFIC])
+            result[relation] = sorted(frame.rows(), key=repr)
+        return result
+    finally:
+        con.close()
+
+
+def unreferenced_files(root: Path) -> set[str]:
+    """Parquet files on disk that no committed snapshot references (leftovers of dead runs)."""
+    con = open_reader(root)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_type = 'BASE TABLE'",
+            [CATALOG_ALIAS],
+        ).fetchall()]
+        referenced: set[str] = set()
+        for table in tables:
+            rows = con.execute(f"SELECT data_file FROM ducklake_list_files('{CATALOG_ALIAS}', '{table}')").fetchall()
+            referenced.update(str(Path(r[0]).resolve()) for r in rows)
+    finally:
+        con.close()
+    on_disk = {str(p.resolve()) for p in WarehousePaths(root).data.rglob("*.parquet")}
+    return on_disk - referenced
+
+
+def run_cli(args: list[str], api_url: str, extra_env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PREFECT_API_URL": api_url, **(extra_env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def start_cli(args: list[str], api_url: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "PREFECT_API_URL": api_url, **(extra_env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
