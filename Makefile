@@ -16,7 +16,7 @@ $(BOOTSTRAP)/bin/uv:
 
 # uv installs exactly what uv.lock says (--frozen: never re-resolve).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 run: setup

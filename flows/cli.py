@@ -34,7 +34,9 @@ def configure_runtime(warehouse: Path) -> None:
     state lives beside the warehouse, so one warehouse keeps one history.
     """
     defaults = {
-        "PREFECT_LOGGING_LEVEL": "WARNING",
+        # Task logs still reach the Prefect server (and its UI); the terminal gets akhbar's own lines.
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
@@ -45,7 +47,9 @@ def configure_runtime(warehouse: Path) -> None:
         os.environ.setdefault(key, value)
     user_profiles = Path.home() / ".prefect" / "profiles.toml"
     if not any(os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")) and not user_profiles.exists():
-        os.environ["PREFECT_HOME"] = str(warehouse.resolve() / ".prefect")
+        prefect_home = warehouse.resolve() / ".prefect"
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(prefect_home)
 
 
 def _usage_error(message: str) -> int:

@@ -163,7 +163,8 @@ def summarize_validation(results: list[pl.DataFrame]) -> pl.DataFrame:
         .agg(
             pl.col("success").all(),
             pl.col("unexpected_count").sum(),
-            pl.col("example_values").flatten().drop_nulls().unique(maintain_order=True).head(5)
-            .str.join(" | ").alias("example_values"),
+            pl.col("example_values").list.explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True).head(5).str.join(" | ").alias("example_values"),
+            pl.col("details").drop_nulls().first().alias("details"),
         )
     )

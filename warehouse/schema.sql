@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS validation_results (
     unexpected_count BIGINT,
     severity         VARCHAR,    -- error blocks the load, warning does not
     scope            VARCHAR,    -- row: failing rows are quarantined; batch: the run fails
-    example_values   VARCHAR
+    example_values   VARCHAR,    -- up to five offending values, ' | '-separated
+    details          VARCHAR     -- what failed, in words (null on success)
 );
 
 CREATE TABLE IF NOT EXISTS quarantine (
