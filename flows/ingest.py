@@ -149,7 +149,8 @@ def _process_batches(
         )
         validations.append(validation)
         crash_point("after-stage")
-        results.append(BatchResult(counts, loaded, validation, blocking, deferred, unchanged))
+        processed = frame["source_path"].to_list()
+        results.append(BatchResult(counts, loaded, validation, blocking, deferred, unchanged, processed))
         if blocking:
             break
         known = pl.concat([known, loaded], how="vertical_relaxed")
@@ -210,8 +211,11 @@ def ingest(input_dir: str, warehouse_dir: str, batch_size: int = 1000, lock_time
                 raise RunFailedError(summary["reason"])
             summary["status"] = "completed"
             summary["seconds"] = time.perf_counter() - clock
+            # Only files whose bytes really changed replace their earlier rows; a touched file does not.
+            changed = set(discovery.changed_paths)
+            replaced = [path for batch in batches for path in batch.processed if path in changed]
             crash_point("before-commit")
-            commit_task(root, staging, _run_row(run_id, started, source, summary), discovery.changed_paths)
+            commit_task(root, staging, _run_row(run_id, started, source, summary), replaced)
             crash_point("after-commit")
         except Exception as error:
             summary["status"] = "failed"

@@ -50,6 +50,7 @@ class BatchResult:
     blocking_failures: list[str]
     deferred: list[str]
     unchanged: int
+    processed: list[str]              # files read and decided in this batch (their sha256 is new)
 
 
 def read_and_parse(
