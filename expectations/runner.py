@@ -26,7 +26,8 @@ from typing import Any, Final
 
 import polars as pl
 
-SUITES_DIR: Final = Path(__file__).resolve().parent / "suites"
+# Teams may keep their own reviewed suites elsewhere: AKHBAR_EXPECTATIONS_DIR points at that folder.
+SUITES_DIR: Final = Path(os.environ.get("AKHBAR_EXPECTATIONS_DIR") or Path(__file__).resolve().parent / "suites")
 SEVERITIES: Final = ("error", "warning")
 SCOPES: Final = ("row", "batch")
 

@@ -71,7 +71,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from warehouse.lock import WarehouseBusyError
 
     try:
-        summary = ingest(str(source), str(root), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout)
+        summary = ingest(str(source), str(root), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
+                         max_file_bytes=args.max_file_bytes)
     except (RunFailedError, WarehouseBusyError) as error:
         return _failure(f"run failed: {error}")
     except Exception as error:  # any other error: one line, never a traceback dump
@@ -152,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=1000, help="files per batch (default: 1000)")
     run.add_argument("--lock-timeout", type=float, default=60.0,
                      help="seconds to wait for another writer to finish (default: 60)")
+    run.add_argument("--max-file-bytes", type=int,
+                     default=int(os.environ.get("AKHBAR_MAX_FILE_BYTES") or 50 * 1024 * 1024),
+                     help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or 50 MiB)")
     run.set_defaults(handler=cmd_run)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse")
@@ -170,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.warehouse = _default_warehouse()
     if getattr(args, "batch_size", 1) < 1:
         return _usage_error("--batch-size must be at least 1")
+    if getattr(args, "max_file_bytes", 1) < 1:
+        return _usage_error("--max-file-bytes must be at least 1")
     return args.handler(args)
 
 

@@ -18,7 +18,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.discover import Discovery, discover
+from flows.discover import Discovery, DiscoveryConfig, discover
 from flows.stages import (
     KNOWN_SCHEMA,
     BatchResult,
@@ -32,9 +32,12 @@ from flows.stages import (
     validate,
 )
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REJECTED
+from transforms.read import ReadConfig
 from warehouse import store
 from warehouse.faults import crash_point
 from warehouse.lock import WriterLock
+
+DEFAULT_MAX_FILE_BYTES = DiscoveryConfig().max_bytes
 
 
 class RunFailedError(RuntimeError):
@@ -165,14 +168,24 @@ def _run_row(run_id: str, started: datetime, input_dir: Path, summary: dict) -> 
 
 
 @flow(name="akhbar-ingest", log_prints=False, validate_parameters=False)
-def ingest(input_dir: str, warehouse_dir: str, batch_size: int = 1000, lock_timeout_s: float = 60.0) -> RunSummary:
+def ingest(
+    input_dir: str,
+    warehouse_dir: str,
+    batch_size: int = 1000,
+    lock_timeout_s: float = 60.0,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> RunSummary:
     """Ingest every new or changed file under ``input_dir`` into the warehouse at ``warehouse_dir``."""
     logger = get_run_logger()
     clock = time.perf_counter()
     started = datetime.now(UTC)
     run_id = str(flow_run.id or uuid.uuid4())
     source, root = Path(input_dir).resolve(), Path(warehouse_dir).resolve()
-    config = PipelineConfig(batch_size=batch_size)
+    config = PipelineConfig(
+        batch_size=batch_size,
+        discovery=DiscoveryConfig(max_bytes=max_file_bytes),
+        read=ReadConfig(max_bytes=max_file_bytes),
+    )
     paths = store.WarehousePaths(root)
     with WriterLock(paths.lock, timeout_s=lock_timeout_s):
         store.clear_staging(paths)

@@ -231,3 +231,33 @@ def test_no_orphan_parquet_after_clean_run(loaded_seeds):
     _, warehouse, _ = loaded_seeds
     assert unreferenced_files(warehouse) == set()
     assert not (warehouse / "staging").exists() or not any((warehouse / "staging").iterdir())
+
+
+def test_blocking_validation_failure_loads_nothing(prefect_api_url, seed_input, warehouse_dir, tmp_path):
+    """A failing batch-level `error` expectation fails the run (exit 1) and commits no data."""
+    from expectations.runner import SUITES_DIR
+
+    suites = tmp_path / "suites"
+    shutil.copytree(SUITES_DIR, suites)
+    articles = json.loads((suites / "articles.json").read_text(encoding="utf-8"))
+    articles["expectations"].append({
+        "type": "expect_table_row_count_to_be_between",
+        "kwargs": {"min_value": 0, "max_value": 2},
+        "meta": {"severity": "error", "scope": "batch", "notes": "test: at most two articles per batch"},
+    })
+    (suites / "articles.json").write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
+    args = ["run", "--input", str(seed_input), "--warehouse", str(warehouse_dir)]
+    failed = run_cli(args, prefect_api_url, {"AKHBAR_EXPECTATIONS_DIR": str(suites)})
+    assert failed.returncode == 1
+    stderr_lines = failed.stderr.strip().splitlines()
+    assert len(stderr_lines) == 1 and "expect_table_row_count_to_be_between" in stderr_lines[0]
+    run = query(warehouse_dir, "SELECT * FROM runs").row(0, named=True)
+    assert run["status"] == "failed" and "blocking validation failure" in run["reason"]
+    failures = query(warehouse_dir, "SELECT * FROM validation_results WHERE NOT success")
+    assert failures["expectation"].to_list() == ["expect_table_row_count_to_be_between"]
+    assert failures["severity"].to_list() == ["error"]
+    for relation in ("articles", "entity_mentions", "ingest_ledger", "duplicates", "quarantine"):
+        assert query(warehouse_dir, f"SELECT count(*) AS n FROM {relation}")["n"][0] == 0, relation
+    # With the project's own suites the same input then loads completely.
+    assert run_cli(args, prefect_api_url).returncode == 0
+    assert query(warehouse_dir, "SELECT count(*) AS n FROM articles")["n"][0] == 5
