@@ -14,7 +14,7 @@ from tests.warehouse_state import query, run_cli, state, unreferenced_files
 pytestmark = pytest.mark.e2e
 
 BOILERPLATE = ("زر الذهاب إلى الأعلى", "صحيفة الوطن", "تعليقك", "/انتهى/")
-RELATIONS = ("articles", "entity_mentions", "entities", "duplicates", "ingest_ledger", "runs",
+RELATIONS = ("articles", "entity_mentions", "entities", "entity_aliases", "duplicates", "ingest_ledger", "runs",
              "validation_results", "quarantine")
 
 

@@ -140,3 +140,14 @@ SELECT
     count(*)                                                      AS mention_count
 FROM names
 GROUP BY entity_id;
+
+-- What was merged into each entity: every surface spelling with its counts.
+CREATE OR REPLACE VIEW entity_aliases AS
+SELECT
+    entity_id,
+    first(entity_type)         AS entity_type,
+    surface                    AS alias,
+    count(DISTINCT article_id) AS article_count,
+    count(*)                   AS mention_count
+FROM entity_mentions
+GROUP BY entity_id, surface;
