@@ -7,6 +7,7 @@ block), and a file whose size or mtime moves while we look at it is left for the
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -33,6 +34,14 @@ class Discovery:
     changed_paths: list[str]  # candidates that already had a ledger row (content may have changed)
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
     """(relative path, lstat or stat of the target, refusal reason) for every entry that is a file."""
     entries: list[tuple[str, os.stat_result | None, str | None]] = []
@@ -44,10 +53,16 @@ def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
             if full.is_symlink() and not full.resolve().is_relative_to(real_root):
                 # Never walked into; a linked folder inside the input is seen under its real path.
                 rel = full.relative_to(root).as_posix()
+                rel = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
                 entries.append((rel, None, "symbolic link to a folder outside the input folder; not followed"))
         for name in sorted(filenames):
             full = Path(directory) / name
             rel = full.relative_to(root).as_posix()
+            if not _is_utf8(rel):
+                # A name from another system's encoding cannot be stored faithfully: report it, escaped.
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                entries.append((shown, None, "file name is not valid UTF-8; rename the file to load it"))
+                continue
             try:
                 info = full.lstat()
             except OSError as error:
@@ -56,8 +71,13 @@ def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
             if stat.S_ISLNK(info.st_mode):
                 try:
                     target = full.resolve(strict=True)
-                except (OSError, RuntimeError):
-                    entries.append((rel, None, "symbolic link whose target does not exist; not followed"))
+                except RuntimeError:  # Python 3.11 reports a loop this way
+                    entries.append((rel, None, "symbolic link loop; not followed"))
+                    continue
+                except OSError as error:
+                    reason = ("symbolic link loop; not followed" if error.errno == errno.ELOOP
+                              else "symbolic link whose target does not exist; not followed")
+                    entries.append((rel, None, reason))
                     continue
                 if not target.is_relative_to(real_root):
                     entries.append((rel, None, "symbolic link to a location outside the input folder; not followed"))

@@ -28,6 +28,7 @@ from flows.stages import (
     finish,
     read_and_parse,
     stage_batch,
+    strip_site_boilerplate,
     summarize_validation,
     validate,
 )
@@ -65,6 +66,7 @@ class RunSummary:
 class Snapshot:
     ledger: pl.DataFrame
     known: pl.DataFrame
+    boilerplate: pl.DataFrame
 
 
 @task(name="open-warehouse", cache_policy=NO_CACHE)
@@ -76,9 +78,10 @@ def open_warehouse(root: Path) -> Snapshot:
             "SELECT source_path, sha256, size_bytes, mtime_ns, status, reason FROM ingest_ledger"
         ).pl()
         known = con.execute("SELECT content_hash, article_id, source_path FROM articles").pl()
+        boilerplate = con.execute("SELECT * FROM boilerplate_lines").pl()
     finally:
         con.close()
-    return Snapshot(ledger=ledger, known=known.cast(KNOWN_SCHEMA))  # type: ignore[arg-type]
+    return Snapshot(ledger=ledger, known=known.cast(KNOWN_SCHEMA), boilerplate=boilerplate)  # type: ignore[arg-type]
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -89,6 +92,13 @@ def discover_files(input_dir: Path, ledger: pl.DataFrame, config: PipelineConfig
 @task(name="read-parse", cache_policy=NO_CACHE)
 def read_parse_task(input_dir: Path, candidates: pl.DataFrame, previous_sha: dict[str, str], config: PipelineConfig):
     return read_and_parse(input_dir, candidates, previous_sha, config)
+
+
+@task(name="boilerplate", cache_policy=NO_CACHE)
+def boilerplate_task(
+    frame: pl.DataFrame, lines: pl.DataFrame, config: PipelineConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return strip_site_boilerplate(frame, lines, config)
 
 
 @task(name="deduplicate", cache_policy=NO_CACHE)
@@ -142,9 +152,11 @@ def _process_batches(
     candidates = discovery.candidates.sort("source_path")
     results: list[BatchResult] = []
     validations: list[pl.DataFrame] = []
+    boilerplate = snapshot.boilerplate
     for batch_no, start in enumerate(range(0, candidates.height, config.batch_size)):
         batch = candidates.slice(start, config.batch_size)
         frame, deferred, unchanged = read_parse_task(input_dir, batch, previous_sha, config)
+        frame, boilerplate = boilerplate_task(frame, boilerplate, config)
         frame = dedup_task(frame, known, config)
         frame, mentions = enrich_task(frame, config)
         counts, loaded, validation, blocking = validate_stage_task(
@@ -157,6 +169,9 @@ def _process_batches(
         if blocking:
             break
         known = pl.concat([known, loaded], how="vertical_relaxed")
+    if candidates.height and boilerplate.height:
+        (staging / "boilerplate_lines").mkdir(exist_ok=True)
+        boilerplate.write_parquet(staging / "boilerplate_lines" / "run.parquet")
     return results, validations
 
 

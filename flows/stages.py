@@ -14,6 +14,7 @@ import polars as pl
 
 from expectations.runner import validate_frame
 from flows.discover import DiscoveryConfig, read_files
+from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_boilerplate
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
 from transforms.entities import EntityConfig, extract_mentions
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REASON, STATUS, alive, label
@@ -25,7 +26,7 @@ ARTICLE_COLUMNS = [
     "article_id", "source_path", "source_doc_id", "title", "section", "byline", "publisher", "url",
     "published_at", "abstract", "body", "format", "encoding", "read_note", "lang", "lang_score",
     "char_count", "word_count", "sentence_count", "paragraph_count", "repeated_paragraph_count",
-    "arabic_ratio", "content_hash", "sha256",
+    "boilerplate_removed", "arabic_ratio", "content_hash", "sha256",
 ]
 MENTION_COLUMNS = ["article_id", "entity_id", "entity_type", "surface", "start_char", "end_char", "canonical_name"]
 KNOWN_SCHEMA = {"content_hash": pl.String, "article_id": pl.String, "source_path": pl.String}
@@ -37,6 +38,7 @@ class PipelineConfig:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     read: ReadConfig = field(default_factory=ReadConfig)
     parse: ParseConfig = field(default_factory=ParseConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     stats: StatsConfig = field(default_factory=StatsConfig)
     entities: EntityConfig = field(default_factory=EntityConfig)
@@ -66,6 +68,14 @@ def read_and_parse(
     raw = raw.filter(~same.fill_null(False))
     frame = parse_articles(decode_files(raw, config.read), config.parse).drop("raw")
     return frame, deferred, unchanged
+
+
+def strip_site_boilerplate(
+    frame: pl.DataFrame, lines: pl.DataFrame, config: PipelineConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Learn each publisher's repeated lines from this batch plus history, then drop them from bodies."""
+    lines = learn_boilerplate(frame, lines, config.boilerplate)
+    return strip_boilerplate(frame, lines, config.boilerplate), lines
 
 
 def deduplicate(frame: pl.DataFrame, known: pl.DataFrame, config: PipelineConfig) -> pl.DataFrame:

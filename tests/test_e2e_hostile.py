@@ -413,12 +413,6 @@ def test_cli_exit_code_and_ledger_on_the_hostile_folder(
 # --- what the flow does not do yet -------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flows.discover builds its frame from os.walk names; a name that is not UTF-8 (e.g. "
-    "b'caf\\xe9.txt' from a Windows archive) holds a lone surrogate and polars raises "
-    "UnicodeEncodeError: the whole run fails",
-)
 def test_file_name_that_is_not_utf8_gets_a_ledger_row(prefect_api_url, tmp_path: Path) -> None:
     source = tmp_path / "input"
     source.mkdir()
@@ -436,11 +430,6 @@ def test_file_name_that_is_not_utf8_gets_a_ledger_row(prefect_api_url, tmp_path:
     assert row["status"] == "loaded" or (row["status"] == "rejected" and row["reason"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flows.discover reports a symbolic link loop as 'symbolic link whose target does not exist' "
-    "(Path.resolve raises RuntimeError for a loop); the reason should say it is a loop",
-)
 def test_symlink_loop_is_named_as_a_loop(tmp_path: Path) -> None:
     from flows.discover import discover
 
@@ -477,10 +466,6 @@ def trec_article(publisher: str, number: int, paragraphs: list[str]) -> str:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="transforms.boilerplate (learn_boilerplate/strip_boilerplate) is not wired into flows.stages yet",
-)
 def test_file_with_only_learned_boilerplate_is_rejected(prefect_api_url, tmp_path: Path) -> None:
     footer = "*نقلاً عن صحيفة الرؤية الإماراتية"
     source = tmp_path / "input"

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS articles (
     sentence_count           INTEGER,
     paragraph_count          INTEGER,
     repeated_paragraph_count INTEGER,
+    boilerplate_removed      INTEGER,      -- paragraphs dropped as the publisher's learned boilerplate
     arabic_ratio             DOUBLE,
     content_hash             VARCHAR,      -- sha256 of the normalized body (exact-duplicate key)
     sha256                   VARCHAR,      -- of the input file's bytes
@@ -119,6 +120,20 @@ CREATE TABLE IF NOT EXISTS quarantine (
     char_count    INTEGER,
     word_count    INTEGER,
     arabic_ratio  DOUBLE
+);
+
+-- Lines each publisher repeats across many different articles (footers, share buttons, "read also").
+-- Learned from every article seen; rewritten whole by each run. `boilerplate` marks lines that are
+-- dropped from bodies; the rest are candidates still counting up.
+CREATE TABLE IF NOT EXISTS boilerplate_lines (
+    publisher           VARCHAR,
+    line_key            VARCHAR,
+    line                VARCHAR,
+    word_count          INTEGER,
+    article_count       BIGINT,
+    article_keys        BIGINT[],
+    example_source_path VARCHAR,
+    boilerplate         BOOLEAN
 );
 
 CREATE OR REPLACE VIEW ingest_ledger AS

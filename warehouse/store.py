@@ -32,7 +32,10 @@ STAGED_TABLES = (
     "ledger_history",
     "validation_results",
     "quarantine",
+    "boilerplate_lines",
 )
+# Tables a run rewrites whole (when it staged them) instead of appending to.
+REPLACED_TABLES = frozenset({"boilerplate_lines"})
 
 
 class WarehouseMissingError(RuntimeError):
@@ -197,6 +200,8 @@ def commit_run(
             con.execute("DELETE FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths)")
             con.execute("DELETE FROM duplicates WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
+            if table in REPLACED_TABLES and _staged_files(staging, table):
+                con.execute(f"DELETE FROM {table}")
             inserted[table] = _insert_staged(con, staging, table)
             crash_point("mid-commit")
         insert_runs_row(con, run_row)
