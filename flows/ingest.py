@@ -26,6 +26,7 @@ from flows.stages import (
     deduplicate,
     enrich,
     finish,
+    loaded_bands,
     read_and_parse,
     stage_batch,
     strip_site_boilerplate,
@@ -33,6 +34,7 @@ from flows.stages import (
     validate,
 )
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REJECTED
+from transforms.neardup import BAND_SCHEMA, FetchKeys
 from transforms.read import ReadConfig
 from warehouse import store
 from warehouse.faults import crash_point
@@ -67,11 +69,12 @@ class Snapshot:
     ledger: pl.DataFrame
     known: pl.DataFrame
     boilerplate: pl.DataFrame
+    bands: pl.DataFrame
 
 
 @task(name="open-warehouse", cache_policy=NO_CACHE)
-def open_warehouse(root: Path) -> Snapshot:
-    """Create/upgrade the warehouse, drop what dead runs left, read the ledger and content keys."""
+def open_warehouse(root: Path, scheme: str) -> Snapshot:
+    """Create/upgrade the warehouse, drop what dead runs left, read the ledger and dedup history."""
     con = store.open_writer(root)
     try:
         ledger = con.execute(
@@ -79,9 +82,17 @@ def open_warehouse(root: Path) -> Snapshot:
         ).pl()
         known = con.execute("SELECT content_hash, article_id, source_path FROM articles").pl()
         boilerplate = con.execute("SELECT * FROM boilerplate_lines").pl()
+        bands = con.execute(
+            "SELECT article_id, source_path, band_index, band_hash FROM article_minhash WHERE scheme = ?", [scheme]
+        ).pl()
     finally:
         con.close()
-    return Snapshot(ledger=ledger, known=known.cast(KNOWN_SCHEMA), boilerplate=boilerplate)  # type: ignore[arg-type]
+    return Snapshot(
+        ledger=ledger,
+        known=known.cast(KNOWN_SCHEMA),  # type: ignore[arg-type]
+        boilerplate=boilerplate,
+        bands=bands.cast(BAND_SCHEMA),  # type: ignore[arg-type]
+    )
 
 
 @task(name="discover", cache_policy=NO_CACHE)
@@ -101,9 +112,30 @@ def boilerplate_task(
     return strip_site_boilerplate(frame, lines, config)
 
 
+def _stored_bodies(root: Path, staging: Path) -> FetchKeys:
+    """Bodies of candidate articles by id: committed ones from the warehouse, this run's from staging."""
+
+    def fetch(article_ids: list[str]) -> pl.DataFrame:
+        staged = sorted(str(p) for p in (staging / "articles").glob("*.parquet"))
+        con = store.open_reader(root)
+        try:
+            con.execute("CREATE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS article_id", [article_ids])
+            sql = "SELECT article_id, body FROM articles WHERE article_id IN (SELECT article_id FROM wanted)"
+            if staged:
+                sql += (" UNION ALL SELECT article_id, body FROM read_parquet(?) "
+                        "WHERE article_id IN (SELECT article_id FROM wanted)")
+            return con.execute(sql, [staged] if staged else []).pl()
+        finally:
+            con.close()
+
+    return fetch
+
+
 @task(name="deduplicate", cache_policy=NO_CACHE)
-def dedup_task(frame: pl.DataFrame, known: pl.DataFrame, config: PipelineConfig) -> pl.DataFrame:
-    return deduplicate(frame, known, config)
+def dedup_task(
+    frame: pl.DataFrame, known: pl.DataFrame, bands: pl.DataFrame, config: PipelineConfig, fetch_keys: FetchKeys
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return deduplicate(frame, known, bands, config, fetch_keys)
 
 
 @task(name="enrich", cache_policy=NO_CACHE)
@@ -113,13 +145,16 @@ def enrich_task(frame: pl.DataFrame, config: PipelineConfig) -> tuple[pl.DataFra
 
 @task(name="validate-stage", cache_policy=NO_CACHE)
 def validate_stage_task(
-    frame: pl.DataFrame, mentions: pl.DataFrame, run_id: str, ingested_at: datetime, staging: Path, batch_no: int
-) -> tuple[dict[str, int], pl.DataFrame, pl.DataFrame, list[str]]:
+    frame: pl.DataFrame, mentions: pl.DataFrame, bands: pl.DataFrame, config: PipelineConfig,
+    run_id: str, ingested_at: datetime, staging: Path, batch_no: int,
+) -> tuple[dict[str, int], pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str]]:
     frame, mentions, results, blocking = validate(frame, mentions)
     frame = finish(frame)
-    counts = stage_batch(frame, mentions, run_id, ingested_at, staging, batch_no) if not blocking else {}
+    counts = {}
+    if not blocking:
+        counts = stage_batch(frame, mentions, bands, config.neardup.scheme, run_id, ingested_at, staging, batch_no)
     loaded = frame.filter(pl.col("status") == LOADED).select(list(KNOWN_SCHEMA))
-    return counts, loaded, results, blocking
+    return counts, loaded, loaded_bands(frame, bands), results, blocking
 
 
 @task(name="commit", cache_policy=NO_CACHE)
@@ -141,7 +176,7 @@ def record_failure_task(root: Path, staging: Path, run_row: dict) -> None:
 
 
 def _process_batches(
-    input_dir: Path, discovery: Discovery, snapshot: Snapshot, run_id: str, started: datetime,
+    input_dir: Path, root: Path, discovery: Discovery, snapshot: Snapshot, run_id: str, started: datetime,
     staging: Path, config: PipelineConfig,
 ) -> tuple[list[BatchResult], list[pl.DataFrame]]:
     previous_sha = {
@@ -149,6 +184,8 @@ def _process_batches(
     }
     # A changed file's own earlier article must not make its new version a duplicate of itself.
     known = snapshot.known.filter(~pl.col("source_path").is_in(discovery.changed_paths))
+    bands = snapshot.bands.filter(~pl.col("source_path").is_in(discovery.changed_paths))
+    fetch_keys = _stored_bodies(root, staging)
     candidates = discovery.candidates.sort("source_path")
     results: list[BatchResult] = []
     validations: list[pl.DataFrame] = []
@@ -157,10 +194,10 @@ def _process_batches(
         batch = candidates.slice(start, config.batch_size)
         frame, deferred, unchanged = read_parse_task(input_dir, batch, previous_sha, config)
         frame, boilerplate = boilerplate_task(frame, boilerplate, config)
-        frame = dedup_task(frame, known, config)
+        frame, batch_bands = dedup_task(frame, known, bands, config, fetch_keys)
         frame, mentions = enrich_task(frame, config)
-        counts, loaded, validation, blocking = validate_stage_task(
-            frame, mentions, run_id, started, staging, batch_no
+        counts, loaded, kept_bands, validation, blocking = validate_stage_task(
+            frame, mentions, batch_bands, config, run_id, started, staging, batch_no
         )
         validations.append(validation)
         crash_point("after-stage")
@@ -169,6 +206,7 @@ def _process_batches(
         if blocking:
             break
         known = pl.concat([known, loaded], how="vertical_relaxed")
+        bands = pl.concat([bands, kept_bands], how="vertical_relaxed")
     if candidates.height and boilerplate.height:
         (staging / "boilerplate_lines").mkdir(exist_ok=True)
         boilerplate.write_parquet(staging / "boilerplate_lines" / "run.parquet")
@@ -208,10 +246,12 @@ def ingest(
         staging.mkdir(parents=True)
         summary: dict = {"run_id": run_id, "status": "failed", "reason": None}
         try:
-            snapshot = open_warehouse(root)
+            snapshot = open_warehouse(root, config.neardup.scheme)
             crash_point("after-open")
             discovery = discover_files(source, snapshot.ledger, config)
-            batches, validations = _process_batches(source, discovery, snapshot, run_id, started, staging, config)
+            batches, validations = _process_batches(
+                source, root, discovery, snapshot, run_id, started, staging, config
+            )
             counts: dict[str, int] = {}
             for batch in batches:
                 for key, value in batch.counts.items():

@@ -18,6 +18,7 @@ from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_b
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
 from transforms.entities import EntityConfig, extract_mentions
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REASON, STATUS, alive, label
+from transforms.neardup import BAND_SCHEMA, FetchKeys, NearDupConfig, near_dedup
 from transforms.parse import ParseConfig, parse_articles
 from transforms.read import ReadConfig, decode_files
 from transforms.stats import StatsConfig, add_text_stats
@@ -40,6 +41,7 @@ class PipelineConfig:
     parse: ParseConfig = field(default_factory=ParseConfig)
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    neardup: NearDupConfig = field(default_factory=NearDupConfig)
     stats: StatsConfig = field(default_factory=StatsConfig)
     entities: EntityConfig = field(default_factory=EntityConfig)
 
@@ -78,10 +80,19 @@ def strip_site_boilerplate(
     return strip_boilerplate(frame, lines, config.boilerplate), lines
 
 
-def deduplicate(frame: pl.DataFrame, known: pl.DataFrame, config: PipelineConfig) -> pl.DataFrame:
-    frame = collapse_repeated_paragraphs(frame)
+def deduplicate(
+    frame: pl.DataFrame, known: pl.DataFrame, bands: pl.DataFrame, config: PipelineConfig,
+    fetch_keys: FetchKeys | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Repeated paragraphs, then exact and near duplicates against the batch and the history.
+
+    ``known``: content keys of stored articles; ``bands``: their MinHash band rows. Returns the
+    labelled frame and the band rows of this batch's surviving articles.
+    """
+    frame = collapse_repeated_paragraphs(frame, config.dedup)
     frame = add_content_keys(frame)
-    return exact_dedup(frame, known, config.dedup)
+    frame = exact_dedup(frame, known, config.dedup)
+    return near_dedup(frame, bands, config.neardup, fetch_keys)
 
 
 def enrich(frame: pl.DataFrame, config: PipelineConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -127,12 +138,21 @@ def _write(table: pl.DataFrame, staging: Path, name: str, batch_no: int) -> None
         table.write_parquet(staging / name / f"batch-{batch_no:05d}.parquet", compression="zstd")
 
 
+def loaded_bands(frame: pl.DataFrame, bands: pl.DataFrame) -> pl.DataFrame:
+    """Band rows of the articles this batch really loads (not those quarantined after dedup)."""
+    ids = frame.filter(pl.col(STATUS) == LOADED).select("article_id")
+    return bands.join(ids, on="article_id", how="semi").select(list(BAND_SCHEMA))
+
+
 def stage_batch(
-    frame: pl.DataFrame, mentions: pl.DataFrame, run_id: str, ingested_at: datetime, staging: Path, batch_no: int
+    frame: pl.DataFrame, mentions: pl.DataFrame, bands: pl.DataFrame, scheme: str,
+    run_id: str, ingested_at: datetime, staging: Path, batch_no: int,
 ) -> dict[str, int]:
     """Write the batch's rows for every table as Parquet under the run's staging folder."""
     stamp = [pl.lit(run_id).alias("run_id")]
     loaded = frame.filter(pl.col(STATUS) == LOADED)
+    _write(loaded_bands(frame, bands).with_columns(pl.lit(scheme).alias("scheme")), staging, "article_minhash",
+           batch_no)
     _write(loaded.select(ARTICLE_COLUMNS).with_columns(*stamp, pl.lit(ingested_at).alias("ingested_at")),
            staging, "articles", batch_no)
     _write(mentions.with_columns(*stamp), staging, "entity_mentions", batch_no)

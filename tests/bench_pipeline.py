@@ -15,8 +15,20 @@ from pathlib import Path
 import polars as pl
 
 from flows.discover import discover
-from flows.stages import KNOWN_SCHEMA, PipelineConfig, deduplicate, enrich, finish, read_and_parse, validate
+from flows.stages import (
+    KNOWN_SCHEMA,
+    PipelineConfig,
+    deduplicate,
+    enrich,
+    finish,
+    loaded_bands,
+    read_and_parse,
+    strip_site_boilerplate,
+    validate,
+)
 from tests.conftest import SHARED_DATA
+from transforms.boilerplate import empty_table
+from transforms.neardup import BAND_SCHEMA
 
 EMPTY_LEDGER = pl.DataFrame(schema={"source_path": pl.String, "sha256": pl.String, "size_bytes": pl.Int64,
                                     "mtime_ns": pl.Int64, "status": pl.String, "reason": pl.String})
@@ -31,6 +43,9 @@ def main() -> None:
     found = discover(corpus, EMPTY_LEDGER, config.discovery)
     candidates = found.candidates.sort("source_path")
     known = pl.DataFrame(schema=KNOWN_SCHEMA)
+    bands = pl.DataFrame(schema=BAND_SCHEMA)
+    lines = empty_table()
+    bodies = pl.DataFrame(schema={"article_id": pl.String, "body": pl.String})  # stands in for the warehouse
     seconds: dict[str, list[float]] = defaultdict(list)
     docs = tokens = 0
     statuses: dict[str, int] = defaultdict(int)
@@ -41,7 +56,12 @@ def main() -> None:
         frame, _, _ = read_and_parse(Path(corpus), batch, {}, config)
         seconds["read+parse"].append(time.perf_counter() - clock)
         clock = time.perf_counter()
-        frame = deduplicate(frame, known, config)
+        frame, lines = strip_site_boilerplate(frame, lines, config)
+        seconds["boilerplate"].append(time.perf_counter() - clock)
+        clock = time.perf_counter()
+        frame, batch_bands = deduplicate(
+            frame, known, bands, config, lambda ids, stored=bodies: stored.filter(pl.col("article_id").is_in(ids))
+        )
         seconds["dedup"].append(time.perf_counter() - clock)
         clock = time.perf_counter()
         frame, mentions = enrich(frame, config)
@@ -50,7 +70,10 @@ def main() -> None:
         frame, mentions, _, _ = validate(frame, mentions)
         seconds["validate"].append(time.perf_counter() - clock)
         frame = finish(frame)
-        known = pl.concat([known, frame.filter(pl.col("status") == "loaded").select(list(KNOWN_SCHEMA))])
+        loaded = frame.filter(pl.col("status") == "loaded")
+        known = pl.concat([known, loaded.select(list(KNOWN_SCHEMA))])
+        bands = pl.concat([bands, loaded_bands(frame, batch_bands)])
+        bodies = pl.concat([bodies, loaded.select("article_id", "body")])
         docs += frame.height
         tokens += int(frame["word_count"].fill_null(0).sum())
         for status, count in frame.group_by("status").len().iter_rows():

@@ -261,3 +261,24 @@ def test_blocking_validation_failure_loads_nothing(prefect_api_url, seed_input, 
     # With the project's own suites the same input then loads completely.
     assert run_cli(args, prefect_api_url).returncode == 0
     assert query(warehouse_dir, "SELECT count(*) AS n FROM articles")["n"][0] == 5
+
+
+def test_near_duplicate_against_the_warehouse(prefect_api_url, seed_input, warehouse_dir):
+    """A later re-filing with one paragraph reworded is a near duplicate of the stored article."""
+    ingest(seed_input, warehouse_dir)
+    original = (seed_input / "002_17848a7770633ebb.txt").read_text(encoding="utf-8")
+    lines = original.split("\n")
+    lines[20] = "وقال مصدر دبلوماسي إن الزيارة تأتي في إطار التنسيق المستمر بين البلدين."
+    (seed_input / "refiled" ).mkdir()
+    (seed_input / "refiled" / "002 again.txt").write_text("\n".join(lines), encoding="utf-8")
+    summary = ingest(seed_input, warehouse_dir)
+    assert (summary.files_loaded, summary.files_duplicate) == (0, 1)
+    row = query(warehouse_dir, "SELECT * FROM duplicates").row(0, named=True)
+    original_id = query(warehouse_dir, "SELECT article_id FROM articles WHERE source_doc_id = '17848a7770633ebb'")
+    assert row["duplicate_of"] == original_id["article_id"][0]
+    assert row["kind"] == "near" and 0.75 <= row["similarity"] < 1.0
+    assert row["publisher"] == "صحيفة الوطن"
+    ledger = query(warehouse_dir, "SELECT * FROM ingest_ledger WHERE source_path = 'refiled/002 again.txt'")
+    assert "near duplicate of article" in ledger["reason"][0]
+    stored = query(warehouse_dir, "SELECT count(DISTINCT article_id) AS n FROM article_minhash")["n"][0]
+    assert stored == 5

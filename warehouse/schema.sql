@@ -122,6 +122,16 @@ CREATE TABLE IF NOT EXISTS quarantine (
     arabic_ratio  DOUBLE
 );
 
+-- MinHash-LSH band keys of every loaded article, so a new batch finds near duplicates in the whole
+-- history with a join instead of a rescan. `scheme` names shingles, permutations and bands x rows.
+CREATE TABLE IF NOT EXISTS article_minhash (
+    article_id  VARCHAR,
+    source_path VARCHAR,
+    band_index  SMALLINT,
+    band_hash   BIGINT,
+    scheme      VARCHAR
+);
+
 -- Lines each publisher repeats across many different articles (footers, share buttons, "read also").
 -- Learned from every article seen; rewritten whole by each run. `boilerplate` marks lines that are
 -- dropped from bodies; the rest are candidates still counting up.

@@ -33,6 +33,7 @@ STAGED_TABLES = (
     "validation_results",
     "quarantine",
     "boilerplate_lines",
+    "article_minhash",
 )
 # Tables a run rewrites whole (when it staged them) instead of appending to.
 REPLACED_TABLES = frozenset({"boilerplate_lines"})
@@ -198,7 +199,8 @@ def commit_run(
                 "(SELECT article_id FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths))"
             )
             con.execute("DELETE FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths)")
-            con.execute("DELETE FROM duplicates WHERE source_path IN (SELECT source_path FROM replaced_paths)")
+            for table in ("duplicates", "article_minhash"):
+                con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
             if table in REPLACED_TABLES and _staged_files(staging, table):
                 con.execute(f"DELETE FROM {table}")
