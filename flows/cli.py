@@ -67,12 +67,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not source.is_dir():
         return _usage_error(f"input folder {source} does not exist or is not a folder")
     configure_runtime(root)
+    _use_webhook(args)
+    from flows import progress
     from flows.ingest import RunFailedError, ingest  # Prefect reads its settings at import time
     from warehouse.lock import WarehouseBusyError
 
     try:
-        summary = ingest(str(source), str(root), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
-                         max_file_bytes=args.max_file_bytes)
+        with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
+            summary = ingest(str(source), str(root), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
+                             max_file_bytes=args.max_file_bytes)
     except (RunFailedError, WarehouseBusyError) as error:
         return _failure(f"run failed: {error}")
     except Exception as error:  # any other error: one line, never a traceback dump
@@ -143,6 +146,159 @@ def _print_table(columns: list[str], rows: list[tuple]) -> None:
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+def _use_webhook(args: argparse.Namespace) -> None:
+    """--webhook-url wins over $AKHBAR_WEBHOOK_URL; flow runs (served ones too) read the variable."""
+    if getattr(args, "webhook_url", None):
+        os.environ["AKHBAR_WEBHOOK_URL"] = args.webhook_url
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    logger = logging.getLogger("akhbar")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _watch_config(args: argparse.Namespace):
+    from flows.watch import WatchConfig
+
+    return WatchConfig(settle_s=args.settle_seconds, sweep_s=args.sweep_seconds, max_wait_s=args.max_wait_seconds)
+
+
+def _stop_on_signals():
+    """An event set by the first SIGINT/SIGTERM; a second SIGINT interrupts at once."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        print(f"akhbar: {signal.Signals(signum).name}: stopping after the current run", file=sys.stderr)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    source, root = args.input, args.warehouse
+    if not source.is_dir():
+        return _usage_error(f"input folder {source} does not exist or is not a folder")
+    configure_runtime(root)
+    _use_webhook(args)
+    _log_to_stderr()
+    from flows.watch import FolderWatcher, deployment_trigger, local_trigger
+
+    if args.deployment:
+        trigger = deployment_trigger(args.deployment)
+    else:
+        trigger = local_trigger(source, root, batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
+                                max_file_bytes=args.max_file_bytes)
+    stop = _stop_on_signals()
+    try:
+        FolderWatcher(source, root, trigger, _watch_config(args)).run(stop)
+    except KeyboardInterrupt:
+        print("akhbar: interrupted", file=sys.stderr)
+    return EXIT_OK
+
+
+DEFAULT_PREFECT_API = "http://127.0.0.1:4200/api"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    source, root = args.input, args.warehouse
+    if not source.is_dir():
+        return _usage_error(f"input folder {source} does not exist or is not a folder")
+    try:
+        ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return _usage_error(f"unknown timezone {args.timezone!r} (use an IANA name such as UTC or Asia/Riyadh)")
+    # Schedules need a real server: without a configured one, use the local default of `prefect server start`.
+    if not os.environ.get("PREFECT_API_URL") and not (Path.home() / ".prefect" / "profiles.toml").exists():
+        os.environ["PREFECT_API_URL"] = DEFAULT_PREFECT_API
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "5")
+    configure_runtime(root)
+    _use_webhook(args)
+    _log_to_stderr()
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.serve import ServeConfig, serve
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        return _usage_error("akhbar serve needs a Prefect server: set PREFECT_API_URL")
+    try:
+        with get_client(sync_client=True) as client:
+            problem = client.api_healthcheck()
+    except Exception as error:
+        problem = error
+    if problem is not None:
+        return _failure(f"no Prefect server answers at {api} ({type(problem).__name__}); start one with "
+                        "`prefect server start --host 127.0.0.1` or set PREFECT_API_URL")
+    config = ServeConfig(
+        input_dir=source, warehouse_dir=root, cron=args.cron, timezone=args.timezone,
+        lock_timeout_s=args.lock_timeout, batch_size=args.batch_size, max_file_bytes=args.max_file_bytes,
+        watch=not args.no_watch, watch_config=_watch_config(args),
+    )
+    try:
+        serve(config)
+    except ValueError as error:  # e.g. an invalid cron expression
+        return _usage_error(str(error))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from flows.report import load_report, render_text, write_html
+    from warehouse.store import WarehouseMissingError
+
+    if args.runs < 1:
+        return _usage_error("--runs must be at least 1")
+    try:
+        data = load_report(args.warehouse, runs=args.runs)
+    except WarehouseMissingError as error:
+        return _failure(str(error))
+    render_text(data, sys.stdout)
+    if args.html:
+        path = write_html(data, args.html)
+        print(f"monitoring page: {path}")
+    return EXIT_OK
+
+
+def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: float) -> None:
+    parser.add_argument("--input", type=Path, default=None, help="input folder (default: $AKHBAR_INPUT or seeds/)")
+    parser.add_argument("--warehouse", type=Path, default=None,
+                        help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="files per batch (default: 1000)")
+    parser.add_argument("--lock-timeout", type=float, default=lock_timeout,
+                        help=f"seconds a run waits for another writer to finish (default: {lock_timeout:.0f})")
+    parser.add_argument("--max-file-bytes", type=int,
+                        default=int(os.environ.get("AKHBAR_MAX_FILE_BYTES") or 50 * 1024 * 1024),
+                        help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or 50 MiB)")
+    parser.add_argument("--webhook-url", default=None,
+                        help="POST a JSON notice here when a run or an error expectation fails "
+                             "(default: $AKHBAR_WEBHOOK_URL)")
+
+
+def _add_watch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--settle-seconds", type=float, default=2.0,
+                        help="a file is complete once its size and mtime are unchanged this long (default: 2)")
+    parser.add_argument("--sweep-seconds", type=float, default=300.0,
+                        help="compare the whole folder with the ledger this often (default: 300)")
+    parser.add_argument("--max-wait-seconds", type=float, default=600.0,
+                        help="ingest settled files after this long even if another file is still being "
+                             "written (default: 600)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="akhbar", description="Arabic news folders into a DuckDB warehouse.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -156,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-file-bytes", type=int,
                      default=int(os.environ.get("AKHBAR_MAX_FILE_BYTES") or 50 * 1024 * 1024),
                      help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or 50 MiB)")
+    run.add_argument("--webhook-url", default=None,
+                     help="POST a JSON notice here when the run or an error expectation fails "
+                          "(default: $AKHBAR_WEBHOOK_URL)")
     run.set_defaults(handler=cmd_run)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse")
@@ -163,6 +322,32 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("query", help="SQL; every warehouse relation is visible unqualified")
     sql.set_defaults(handler=cmd_sql)
+
+    watch = commands.add_parser("watch", help="ingest files as they arrive, once completely written")
+    _add_ingest_options(watch, lock_timeout=60.0)
+    _add_watch_options(watch)
+    watch.add_argument("--deployment", default=None, metavar="FLOW/DEPLOYMENT",
+                       help="trigger this served deployment (e.g. akhbar-ingest/on-arrival) instead of "
+                            "running the flow in this process")
+    watch.set_defaults(handler=cmd_watch)
+
+    serve = commands.add_parser("serve", help="serve the nightly and on-arrival ingest deployments")
+    _add_ingest_options(serve, lock_timeout=3600.0)
+    _add_watch_options(serve)
+    serve.add_argument("--cron", default=os.environ.get("AKHBAR_CRON") or "0 2 * * *",
+                       help="nightly schedule (default: $AKHBAR_CRON or '0 2 * * *')")
+    serve.add_argument("--timezone", default=os.environ.get("AKHBAR_TIMEZONE") or "UTC",
+                       help="timezone of the schedule, IANA name (default: $AKHBAR_TIMEZONE or UTC)")
+    serve.add_argument("--no-watch", action="store_true",
+                       help="serve the deployments without watching the folder")
+    serve.set_defaults(handler=cmd_serve)
+
+    report = commands.add_parser("report", help="recent runs and failed validations")
+    report.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    report.add_argument("--html", type=Path, default=None, metavar="FILE",
+                        help="also write a self-contained monitoring page to FILE")
+    report.add_argument("--runs", type=int, default=20, help="how many recent runs to show (default: 20)")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 

@@ -18,7 +18,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows import progress
 from flows.discover import Discovery, DiscoveryConfig, discover
+from flows.report import publish_run
 from flows.stages import (
     KNOWN_SCHEMA,
     BatchResult,
@@ -192,10 +194,13 @@ def _process_batches(
     boilerplate = snapshot.boilerplate
     for batch_no, start in enumerate(range(0, candidates.height, config.batch_size)):
         batch = candidates.slice(start, config.batch_size)
+        progress.stage(f"batch {batch_no + 1}: reading")
         frame, deferred, unchanged = read_parse_task(input_dir, batch, previous_sha, config)
         frame, boilerplate = boilerplate_task(frame, boilerplate, config)
         frame, batch_bands = dedup_task(frame, known, bands, config, fetch_keys)
+        progress.stage(f"batch {batch_no + 1}: entities")
         frame, mentions = enrich_task(frame, config)
+        progress.stage(f"batch {batch_no + 1}: validating")
         counts, loaded, kept_bands, validation, blocking = validate_stage_task(
             frame, mentions, batch_bands, config, run_id, started, staging, batch_no
         )
@@ -203,6 +208,7 @@ def _process_batches(
         crash_point("after-stage")
         processed = frame["source_path"].to_list()
         results.append(BatchResult(counts, loaded, validation, blocking, deferred, unchanged, processed))
+        progress.advance(batch.height)
         if blocking:
             break
         known = pl.concat([known, loaded], how="vertical_relaxed")
@@ -244,11 +250,13 @@ def ingest(
         store.clear_staging(paths)
         staging = paths.staging / run_id
         staging.mkdir(parents=True)
-        summary: dict = {"run_id": run_id, "status": "failed", "reason": None}
+        summary: dict = {"run_id": run_id, "status": "failed", "reason": None, "input_dir": str(source)}
+        validation = pl.DataFrame()
         try:
             snapshot = open_warehouse(root, config.neardup.scheme)
             crash_point("after-open")
             discovery = discover_files(source, snapshot.ledger, config)
+            progress.begin(discovery.candidates.height)
             batches, validations = _process_batches(
                 source, root, discovery, snapshot, run_id, started, staging, config
             )
@@ -283,8 +291,10 @@ def ingest(
             changed = set(discovery.changed_paths)
             replaced = [path for batch in batches for path in batch.processed if path in changed]
             crash_point("before-commit")
+            progress.stage("committing")
             commit_task(root, staging, _run_row(run_id, started, source, summary), replaced)
             crash_point("after-commit")
+            publish_run(summary, validation, staging)  # artifacts and webhook; never raises
         except Exception as error:
             summary["status"] = "failed"
             summary["reason"] = summary["reason"] or f"{type(error).__name__}: {error}"
@@ -292,6 +302,7 @@ def ingest(
                 record_failure_task(root, staging, _run_row(run_id, started, source, summary))
             except Exception as record_error:  # the original error matters more
                 logger.error("could not record the failed run: %s", record_error)
+            publish_run(summary, validation, staging)
             raise RunFailedError(summary["reason"]) from error
         finally:
             store.clear_staging(paths)

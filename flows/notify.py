@@ -1,0 +1,107 @@
+"""Webhook notification when a run fails or an `error` expectation fails.
+
+The webhook is best effort: a few bounded retries with exponential backoff, then a log line.
+It never raises, so a dead notification endpoint can never fail (or slow much) a run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+WEBHOOK_ENV = "AKHBAR_WEBHOOK_URL"
+LOGGER = logging.getLogger("akhbar.notify")
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    # Sent at the end of a run that still holds the writer lock: at most ~16 s in the worst case.
+    attempts: int = 3            # first try included
+    backoff_s: float = 0.5       # waits 0.5 s, then 1 s between attempts
+    timeout_s: float = 5.0       # per request
+    max_examples: int = 5        # example values per failed expectation in the body
+
+
+def webhook_url() -> str | None:
+    return os.environ.get(WEBHOOK_ENV) or None
+
+
+def _retryable(status: int) -> bool:
+    # 408 timeout, 425 too early, 429 rate limited, 5xx: the receiver may accept later. Other 4xx will not.
+    return status in (408, 425, 429) or status >= 500
+
+
+def send_webhook(url: str, payload: Mapping[str, Any], config: WebhookConfig = WebhookConfig()) -> bool:
+    """POST ``payload`` as JSON; True once the receiver answers 2xx. Never raises."""
+    body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=body, method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "akhbar-webhook/1"},
+    )
+    for attempt in range(1, config.attempts + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=config.timeout_s) as response:
+                if 200 <= response.status < 300:
+                    return True
+                problem, retry = f"HTTP {response.status}", _retryable(response.status)
+        except urllib.error.HTTPError as error:
+            problem, retry = f"HTTP {error.code}", _retryable(error.code)
+        except (OSError, ValueError) as error:  # refused, timeout, DNS, bad URL
+            problem, retry = f"{type(error).__name__}: {error}", not isinstance(error, ValueError)
+        if not retry or attempt == config.attempts:
+            LOGGER.warning("webhook %s not delivered after %d attempt(s): %s", url, attempt, problem)
+            return False
+        time.sleep(config.backoff_s * 2 ** (attempt - 1))
+    return False
+
+
+def failure_payload(
+    summary: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], config: WebhookConfig = WebhookConfig()
+) -> dict[str, Any] | None:
+    """The notification for a run, or None when there is nothing to tell.
+
+    ``failed`` holds the run's failed expectations (suite, expectation, column, severity, scope,
+    unexpected_count, example_values, details); only `error` ones are worth a notification.
+    """
+    errors = [row for row in failed if row.get("severity") == "error"]
+    if summary.get("status") != "failed" and not errors:
+        return None
+    return {
+        "event": "run_failed" if summary.get("status") == "failed" else "expectation_failed",
+        "run_id": summary.get("run_id"),
+        "status": summary.get("status"),
+        "reason": summary.get("reason"),
+        "input_dir": summary.get("input_dir"),
+        "files": {key: summary.get(f"files_{key}", 0) for key in (
+            "seen", "loaded", "duplicate", "quarantined", "rejected", "unchanged", "deferred")},
+        "failed_expectations": [
+            {
+                "suite": row.get("suite"), "expectation": row.get("expectation"), "column": row.get("column"),
+                "severity": row.get("severity"), "scope": row.get("scope"),
+                "unexpected_count": row.get("unexpected_count"), "details": row.get("details"),
+                "example_values": [v for v in (row.get("example_values") or "").split(" | ") if v][
+                    : config.max_examples],
+            }
+            for row in errors
+        ],
+    }
+
+
+def notify_run(summary: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], url: str | None = None) -> bool:
+    """Send the run's notification if it needs one and a webhook is configured; True if sent."""
+    url = url or webhook_url()
+    if not url:
+        return False
+    try:
+        payload = failure_payload(summary, failed)
+        return payload is not None and send_webhook(url, payload)
+    except Exception as error:  # a notification must never fail the run it reports on
+        LOGGER.warning("webhook notification skipped: %s: %s", type(error).__name__, error)
+        return False

@@ -1,0 +1,139 @@
+"""The failure webhook: JSON body, bounded retries with backoff, never failing a run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from flows.notify import WEBHOOK_ENV, WebhookConfig, failure_payload, notify_run, send_webhook
+from tests.conftest import SEEDS
+
+FAST = WebhookConfig(attempts=3, backoff_s=0.05, timeout_s=2.0)
+ENGLISH = (
+    "The foreign ministers met in Vienna on Tuesday to discuss the agreement.\n"
+    "Officials said the talks would continue next week, according to several agencies.\n"
+    "No statement was issued after the meeting, which lasted more than four hours.\n"
+)
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 answering with scripted status codes (then 200)."""
+
+    url: str
+    codes: list[int]
+    bodies: list[dict] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="", codes=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.times.append(time.monotonic())
+            state.bodies.append({"content_type": self.headers["Content-Type"], "json": json.loads(body)})
+            code = state.codes.pop(0) if state.codes else 200
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_retries_with_backoff_until_delivered(receiver: Receiver) -> None:
+    receiver.codes = [500, 503]
+    assert send_webhook(receiver.url, {"event": "run_failed", "text": "خبر"}, FAST) is True
+    assert len(receiver.bodies) == 3
+    assert receiver.bodies[-1] == {"content_type": "application/json; charset=utf-8",
+                                   "json": {"event": "run_failed", "text": "خبر"}}
+    gaps = [b - a for a, b in zip(receiver.times, receiver.times[1:], strict=False)]
+    assert gaps[0] >= 0.05 and gaps[1] >= 0.1  # exponential backoff
+
+
+def test_bounded_attempts_then_gives_up_without_raising(receiver: Receiver) -> None:
+    receiver.codes = [500] * 10
+    assert send_webhook(receiver.url, {"event": "x"}, FAST) is False
+    assert len(receiver.bodies) == FAST.attempts
+
+
+def test_client_errors_are_not_retried(receiver: Receiver) -> None:
+    receiver.codes = [404]
+    assert send_webhook(receiver.url, {"event": "x"}, FAST) is False
+    assert len(receiver.bodies) == 1
+
+
+def test_unreachable_endpoint_is_bounded_and_silent() -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    assert send_webhook(f"http://127.0.0.1:{port}/", {"event": "x"}, FAST) is False
+    assert time.monotonic() - started < 5
+    assert notify_run({"status": "failed", "run_id": "r"}, [], url="not a url") is False
+
+
+def test_payload_only_for_failed_runs_or_error_expectations() -> None:
+    warning = {"suite": "articles", "expectation": "expect_column_values_to_match_regex", "column": "url",
+               "severity": "warning", "scope": "row", "unexpected_count": 2, "example_values": "a | b"}
+    error = {**warning, "expectation": "expect_column_values_to_be_in_set", "column": "lang", "severity": "error",
+             "example_values": "'en' | 'fr'", "details": "2 of 9 rows failed"}
+    completed = {"run_id": "r1", "status": "completed", "files_loaded": 7, "files_quarantined": 2}
+    assert failure_payload(completed, [warning]) is None
+    payload = failure_payload(completed, [warning, error])
+    assert payload is not None and payload["event"] == "expectation_failed"
+    assert payload["files"]["quarantined"] == 2 and payload["files"]["loaded"] == 7
+    assert [f["expectation"] for f in payload["failed_expectations"]] == ["expect_column_values_to_be_in_set"]
+    assert payload["failed_expectations"][0]["example_values"] == ["'en'", "'fr'"]
+    failed = failure_payload({"run_id": "r2", "status": "failed", "reason": "blocking validation failure: x"}, [])
+    assert failed is not None and failed["event"] == "run_failed" and failed["reason"].startswith("blocking")
+
+
+@pytest.mark.e2e
+def test_run_with_a_quarantined_article_notifies(prefect_api_url, tmp_path: Path, receiver: Receiver,
+                                                 monkeypatch) -> None:
+    from flows.ingest import ingest
+
+    source = tmp_path / "input"
+    source.mkdir()
+    shutil.copy2(sorted(SEEDS.iterdir())[0], source)
+    (source / "english.txt").write_text(ENGLISH, encoding="utf-8")
+    receiver.codes = [503]  # the first delivery fails; the retry gets through
+    monkeypatch.setenv(WEBHOOK_ENV, receiver.url)
+    summary = ingest(str(source), str(tmp_path / "wh"))
+    assert (summary.status, summary.files_loaded, summary.files_quarantined) == ("completed", 1, 1)
+    assert len(receiver.bodies) == 2
+    body = receiver.bodies[-1]["json"]
+    assert (body["event"], body["run_id"], body["status"]) == ("expectation_failed", summary.run_id, "completed")
+    failed = {(f["suite"], f["expectation"], f["column"]) for f in body["failed_expectations"]}
+    assert ("articles", "expect_column_values_to_be_in_set", "lang") in failed
+    assert all(f["severity"] == "error" for f in body["failed_expectations"])
+
+    # A dead endpoint costs a few quick retries and never fails the run.
+    receiver.codes = [500] * 10
+    (source / "english 2.txt").write_text(ENGLISH.replace("Vienna", "Geneva"), encoding="utf-8")
+    again = ingest(str(source), str(tmp_path / "wh"))
+    assert (again.status, again.files_quarantined) == ("completed", 1)
+    assert len(receiver.bodies) == 2 + WebhookConfig().attempts

@@ -1,0 +1,177 @@
+"""`akhbar serve` against a real `prefect server start` on 127.0.0.1 (free port, temporary PREFECT_HOME).
+
+Checks what the schedule promises: both deployments registered with their schedule and a
+concurrency limit of 1, a watcher-triggered run completing, and the nightly deployment runnable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.serve import FLOW_NAME, NIGHTLY, ON_ARRIVAL
+from tests.conftest import REPO, SEEDS
+from tests.warehouse_state import query
+
+pytestmark = pytest.mark.e2e
+SERVER_START_TIMEOUT = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Stop a process this test started (its own process group), escalating to SIGKILL."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("prefect-server-home")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
+               PREFECT_LOGGING_LEVEL="WARNING")
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"prefect server did not start: {(home / 'server.log').read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        _stop(process)
+        log.close()
+
+
+def _client(url: str):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    class Client:
+        def __enter__(self):
+            self._settings = temporary_settings(updates={PREFECT_API_URL: url})
+            self._settings.__enter__()
+            self._client = get_client(sync_client=True)
+            return self._client.__enter__()
+
+        def __exit__(self, *exc):
+            self._client.__exit__(*exc)
+            self._settings.__exit__(*exc)
+
+    return Client()
+
+
+def _wait(predicate, timeout: float, what: str, process: subprocess.Popen):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if process.poll() is not None:
+            raise AssertionError(f"akhbar serve exited: {process.communicate()[1][-3000:]}")
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _deployments(url: str) -> dict:
+    from prefect.exceptions import ObjectNotFound
+
+    found = {}
+    with _client(url) as client:
+        for name in (NIGHTLY, ON_ARRIVAL):
+            try:
+                found[name] = client.read_deployment_by_name(f"{FLOW_NAME}/{name}")
+            except ObjectNotFound:
+                return {}
+    return found
+
+
+def _runs(url: str, deployment_id) -> list:
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    with _client(url) as client:
+        return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])))
+
+
+def _completed(url: str, deployment_id) -> list:
+    runs = _runs(url, deployment_id)
+    failed = [r for r in runs if r.state and r.state.is_final() and not r.state.is_completed()]
+    assert not failed, [(r.name, r.state.type, r.state.message) for r in failed]
+    return [r for r in runs if r.state and r.state.is_completed()]
+
+
+def test_serve_registers_both_deployments_and_runs_them(prefect_server: str, tmp_path: Path) -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+    source, warehouse = tmp_path / "input", tmp_path / "wh"
+    source.mkdir()
+    # Its own session, so the runner's flow-run processes are stopped with it.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--input", str(source), "--warehouse", str(warehouse),
+         "--cron", "30 2 * * *", "--timezone", "Asia/Riyadh", "--settle-seconds", "1", "--sweep-seconds", "5"],
+        cwd=REPO, env={**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deployments = _wait(lambda: _deployments(prefect_server), 180, "both deployments", process)
+        nightly, on_arrival = deployments[NIGHTLY], deployments[ON_ARRIVAL]
+        assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in nightly.schedules] == [
+            ("30 2 * * *", "Asia/Riyadh", True)]
+        assert on_arrival.schedules == []
+        for deployment in (nightly, on_arrival):
+            assert deployment.global_concurrency_limit is not None
+            assert deployment.global_concurrency_limit.limit == 1
+            assert deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.ENQUEUE
+            assert deployment.parameters["input_dir"] == str(source.resolve())
+            assert deployment.parameters["warehouse_dir"] == str(warehouse.resolve())
+
+        # Files arrive: the watcher in `akhbar serve` triggers the on-arrival deployment.
+        for seed in SEEDS.iterdir():
+            shutil.copy2(seed, source)
+        _wait(lambda: _completed(prefect_server, on_arrival.id), 300, "the on-arrival run", process)
+        assert query(warehouse, "SELECT count(*) AS n FROM articles")["n"][0] == 5
+
+        # The nightly deployment runs too (triggered now instead of at 02:30): nothing new to load.
+        from prefect.deployments import run_deployment
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+            run_deployment(f"{FLOW_NAME}/{NIGHTLY}", timeout=0, as_subflow=False)
+        _wait(lambda: _completed(prefect_server, nightly.id), 300, "the nightly run", process)
+        runs = query(warehouse, "SELECT files_loaded, files_unchanged FROM runs ORDER BY started_at").rows()
+        assert runs == [(5, 0), (0, 5)]
+    finally:
+        _stop(process, signal.SIGINT, timeout=60)
+    assert process.returncode == 0, process.communicate()[1][-3000:]
