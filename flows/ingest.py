@@ -177,6 +177,28 @@ def record_failure_task(root: Path, staging: Path, run_row: dict) -> None:
         con.close()
 
 
+@task(name="date-order", cache_policy=NO_CACHE)
+def date_order_task(
+    input_dir: Path, candidates: pl.DataFrame, previous_sha: dict[str, str], config: PipelineConfig
+) -> pl.DataFrame:
+    """Candidates sorted by ``(published_at nulls last, source_path)``, the order batches are cut in.
+
+    Dates are known only after parsing, so this is a first pass that reads and parses batch by batch
+    and keeps two columns per file (memory stays bounded). Processing a run in publication order makes
+    the earliest article of a cluster canonical whether the corpus comes in one run or in date pieces.
+    """
+    dates = [pl.DataFrame(schema={"source_path": pl.String, "published_at": pl.Datetime("us", "UTC")})]
+    for start in range(0, candidates.height, config.batch_size):
+        frame, _, _ = read_and_parse(input_dir, candidates.slice(start, config.batch_size), previous_sha, config)
+        dates.append(frame.select("source_path", "published_at"))
+    first = pl.concat(dates, how="vertical_relaxed").group_by("source_path").agg(pl.col("published_at").min())
+    return (
+        candidates.join(first, on="source_path", how="left")
+        .sort("published_at", "source_path", nulls_last=True)
+        .drop("published_at")
+    )
+
+
 def _process_batches(
     input_dir: Path, root: Path, discovery: Discovery, snapshot: Snapshot, run_id: str, started: datetime,
     staging: Path, config: PipelineConfig,
@@ -188,7 +210,8 @@ def _process_batches(
     known = snapshot.known.filter(~pl.col("source_path").is_in(discovery.changed_paths))
     bands = snapshot.bands.filter(~pl.col("source_path").is_in(discovery.changed_paths))
     fetch_keys = _stored_bodies(root, staging)
-    candidates = discovery.candidates.sort("source_path")
+    progress.stage("ordering by date")
+    candidates = date_order_task(input_dir, discovery.candidates, previous_sha, config)
     results: list[BatchResult] = []
     validations: list[pl.DataFrame] = []
     boilerplate = snapshot.boilerplate

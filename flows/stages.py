@@ -33,6 +33,12 @@ MENTION_COLUMNS = ["article_id", "entity_id", "entity_type", "surface", "start_c
 KNOWN_SCHEMA = {"content_hash": pl.String, "article_id": pl.String, "source_path": pl.String}
 
 
+# Inside a run, articles are processed (batches cut) and their canonical copies chosen in this
+# order, nulls last: the earliest published article stays canonical, so a corpus fed in pieces in
+# date order yields the same duplicates as one run over all of it.
+CANONICAL_ORDER = ("published_at", "source_path")
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     batch_size: int = 1000
@@ -40,8 +46,8 @@ class PipelineConfig:
     read: ReadConfig = field(default_factory=ReadConfig)
     parse: ParseConfig = field(default_factory=ParseConfig)
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
-    dedup: DedupConfig = field(default_factory=DedupConfig)
-    neardup: NearDupConfig = field(default_factory=NearDupConfig)
+    dedup: DedupConfig = field(default_factory=lambda: DedupConfig(canonical_order=CANONICAL_ORDER))
+    neardup: NearDupConfig = field(default_factory=lambda: NearDupConfig(canonical_order=CANONICAL_ORDER))
     stats: StatsConfig = field(default_factory=StatsConfig)
     entities: EntityConfig = field(default_factory=EntityConfig)
 

@@ -207,3 +207,63 @@ def test_outcome_does_not_depend_on_how_the_input_is_split():
     columns = ["source_path", "status", "reason", "duplicate_of", "article_id"]
     assert pl.concat(parts).select(columns).sort("source_path").equals(whole.select(columns).sort("source_path"))
     assert whole.filter(pl.col("status") == DUPLICATE).height == 4
+
+
+# --- publication order ---------------------------------------------------------------------------
+
+BY_DATE = DedupConfig(canonical_order=("published_at", "source_path"))
+
+
+def dated(bodies: list[str], paths: list[str], dates: list[str | None]) -> pl.DataFrame:
+    published = pl.Series("published_at", dates, dtype=pl.String).str.to_datetime(time_zone="UTC")
+    return add_content_keys(collapse_repeated_paragraphs(frame(bodies, paths).with_columns(published)))
+
+
+def test_canonical_is_the_earliest_published_then_smallest_path_and_undated_last():
+    bodies = [P1, P1, P1, P2, P2, P2, P3, P3]
+    paths = ["a.txt", "z.txt", "m.txt", "b.txt", "c.txt", "y.txt", "d.txt", "e.txt"]
+    dates = ["2018-05-02 10:00", "2018-05-01 23:00", "2018-05-02 09:00",  # P1: z.txt is earliest
+             None, "2018-05-03 08:00", "2018-05-03 08:00",                  # P2: tie -> c.txt; undated last
+             None, None]                                                    # P3: no dates -> d.txt
+    out = exact_dedup(dated(bodies, paths, dates), known_frame([]), BY_DATE)
+    kept = out.filter(pl.col("status").is_null())
+    assert sorted(kept["source_path"]) == ["c.txt", "d.txt", "z.txt"]
+    ids = dict(zip(out["source_path"], out["article_id"], strict=True))
+    dups = out.filter(pl.col("status") == DUPLICATE).sort("source_path")
+    assert dict(zip(dups["source_path"], dups["duplicate_of"], strict=True)) == {
+        "a.txt": ids["z.txt"], "m.txt": ids["z.txt"], "b.txt": ids["c.txt"], "y.txt": ids["c.txt"],
+        "e.txt": ids["d.txt"],
+    }
+    assert dups.filter(pl.col("source_path") == "a.txt")["reason"][0].endswith("(z.txt)")
+    # The default order is still the smallest path.
+    default = exact_dedup(dated(bodies, paths, dates), known_frame([]), DedupConfig())
+    assert sorted(default.filter(pl.col("status").is_null())["source_path"]) == ["a.txt", "b.txt", "d.txt"]
+
+
+def test_publication_order_does_not_depend_on_row_order_or_date_pieces():
+    bodies = [P1, P2, P1, P3, P2 + " ", P1, P3]
+    paths = [f"d/{i}.txt" for i in (5, 3, 1, 6, 0, 4, 2)]
+    dates = ["2018-05-01", "2018-05-04", "2018-05-03", None, "2018-05-02", "2018-05-03", "2018-05-05"]
+    whole = exact_dedup(dated(bodies, paths, dates), known_frame([]), BY_DATE)
+    rng = random.Random(3)
+    for _ in range(10):
+        order = rng.sample(range(len(bodies)), len(bodies))
+        shuffled = exact_dedup(
+            dated([bodies[i] for i in order], [paths[i] for i in order], [dates[i] for i in order]),
+            known_frame([]), BY_DATE,
+        )
+        assert shuffled.sort("source_path").equals(whole.sort("source_path"))
+    # Pieces in date order (undated last), each deduplicated against the ones before.
+    order = sorted(range(len(bodies)), key=lambda i: (dates[i] is None, dates[i] or "", paths[i]))
+    known, parts = known_frame([]), []
+    for chunk in (order[:2], order[2:4], order[4:]):
+        part = exact_dedup(
+            dated([bodies[i] for i in chunk], [paths[i] for i in chunk], [dates[i] for i in chunk]), known, BY_DATE
+        )
+        parts.append(part)
+        known = pl.concat([known, part.filter(pl.col("status").is_null()).select("content_hash", "article_id",
+                                                                                  "source_path")])
+    columns = ["source_path", "status", "reason", "duplicate_of", "article_id"]
+    assert pl.concat(parts).select(columns).sort("source_path").equals(whole.select(columns).sort("source_path"))
+    kept = whole.filter(pl.col("status").is_null())["source_path"].sort().to_list()
+    assert kept == ["d/0.txt", "d/2.txt", "d/5.txt"]  # P1 from 05-01, P2 from 05-02, P3 dated beats undated

@@ -4,8 +4,9 @@ Order in the pipeline: ``collapse_repeated_paragraphs`` -> ``add_content_keys`` 
 so two copies that differ only by a pasted-twice paragraph still get the same key. Two files are
 exact duplicates when their bodies have the same ``match_key`` (normalization folds spelling
 variants, punctuation, digits and spacing), compared by its SHA-256. The canonical copy of a group
-is the one already in the warehouse, else the one with the smallest ``source_path``: batches are
-cut from the path-sorted file list, so the choice does not depend on arrival order or batching.
+is the one already in the warehouse, else the first in ``DedupConfig.canonical_order`` (default: the
+smallest ``source_path``): batches are cut from the file list sorted the same way, so the choice does
+not depend on arrival order or batching.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class DedupConfig:
     # Paragraphs shorter than this many words are structure, not content: a repeated subheading
     # ("السعر"), a separator ("×××") or a fixture line ("التوقيت: غرينتش + 3 ساعات.") is kept.
     min_repeated_paragraph_words: int = 5
+    # Inside a batch the canonical copy is the first in this column order (nulls last), then by
+    # source_path. Batches must be cut from the input sorted the same way.
+    canonical_order: tuple[str, ...] = ("source_path",)
 
 
 def collapse_repeated_paragraphs(frame: pl.DataFrame, config: DedupConfig | None = None) -> pl.DataFrame:
@@ -100,20 +104,21 @@ def exact_dedup(frame: pl.DataFrame, known: pl.DataFrame, config: DedupConfig | 
     """Label alive rows whose content hash is already known or not canonical in the batch as duplicates.
 
     ``known`` holds ``content_hash``, ``article_id`` and optionally ``source_path`` of every article
-    in the warehouse. Adds ``duplicate_of`` (article id of the kept copy), ``duplicate_kind``
-    (``exact``) and ``similarity`` (1.0) on the rows labelled here, null elsewhere.
+    in the warehouse; inside the batch the first row in ``config.canonical_order`` is kept. Adds
+    ``duplicate_of`` (article id of the kept copy), ``duplicate_kind`` (``exact``) and ``similarity``
+    (1.0) on the rows labelled here, null elsewhere.
     """
-    del config  # exact matching has no knobs; the parameter keeps every step's signature alike
+    config = config or DedupConfig()
     frame = frame.with_row_index("_i").join(_known_keys(known), on="content_hash", how="left", maintain_order="left")
     live = alive() & pl.col("content_hash").is_not_null()
     in_warehouse = live & pl.col("_known_id").is_not_null()
     candidate = live & pl.col("_known_id").is_null()
     # Window over the batch's candidates only: rows outside it share the null partition and are masked.
     group = pl.when(candidate).then(pl.col("content_hash"))
-    by_path = ["source_path", "_i"]
-    first = pl.col("_i").sort_by(by_path, nulls_last=True).first().over(group)
-    canonical_id = pl.col("article_id").sort_by(by_path, nulls_last=True).first().over(group)
-    canonical_path = pl.col("source_path").sort_by(by_path, nulls_last=True).first().over(group)
+    order = [*config.canonical_order, "source_path", "_i"]
+    first = pl.col("_i").sort_by(order, nulls_last=True).first().over(group)
+    canonical_id = pl.col("article_id").sort_by(order, nulls_last=True).first().over(group)
+    canonical_path = pl.col("source_path").sort_by(order, nulls_last=True).first().over(group)
     in_batch = candidate & (pl.col("_i") != first)
     frame = frame.with_columns(
         pl.when(in_warehouse).then(pl.col("_known_id")).when(in_batch).then(canonical_id).alias("duplicate_of"),
