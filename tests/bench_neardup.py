@@ -199,6 +199,25 @@ def date_pieces(frame: pl.DataFrame, count: int = 4) -> list[pl.DataFrame]:
 # --- scores ----------------------------------------------------------------------------------------
 
 
+def warehouse_result(root: Path, corpus: pl.DataFrame) -> pl.DataFrame:
+    """The warehouse's articles and duplicates in the shape `score` reads (content keys from the corpus)."""
+    from warehouse.store import open_reader
+
+    con = open_reader(root)
+    try:
+        loaded = con.execute(
+            "SELECT source_path, article_id, 'loaded' AS status, NULL::VARCHAR AS duplicate_of, "
+            "NULL::VARCHAR AS duplicate_kind FROM articles"
+        ).pl()
+        copies = con.execute(
+            "SELECT source_path, duplicate_of AS article_id, 'duplicate' AS status, duplicate_of, "
+            "kind AS duplicate_kind FROM duplicates"
+        ).pl()
+    finally:
+        con.close()
+    return pl.concat([loaded, copies]).join(corpus.select("source_path", "content_hash"), on="source_path")
+
+
 def clusters(result: pl.DataFrame) -> pl.DataFrame:
     """source_path -> cluster (the canonical's article id) for every row with content."""
     return result.filter(pl.col("article_id").is_not_null()).select(
@@ -326,6 +345,11 @@ def main(argv: list[str] | None = None) -> None:
         f"{truth.filter(pl.col('j') >= 0.9).height:,} >= 0.9, "
         f"{truth.filter(pl.col('j') >= 1.0).height:,} = 1 ({time.perf_counter() - clock:.1f} s)"
     )
+    if "--warehouse" in argv:
+        # Score a warehouse the real flow built from this corpus (`akhbar run --input <corpus>`).
+        root = Path(argv[argv.index("--warehouse") + 1])
+        report_score(f"warehouse {root}", score(warehouse_result(root, corpus), truth))
+        return
     config = NearDupConfig()
     print(f"config: {config}")
 
