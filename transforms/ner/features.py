@@ -1,0 +1,109 @@
+"""CRF features: clitic-aware word forms, affixes, shape, news-corpus clusters, gazetteers, context.
+
+Features of a token type are computed once and memoised, so tagging a large batch costs one dict
+lookup per token plus list concatenation: the CRF's speed budget is spent on the CRF, not on Python
+string work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .text import key, strip_prefix
+
+_LATIN = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"[0-9٠-٩]")
+_PUNCT = re.compile(r"[^\w]")
+
+WINDOW = (-2, -1, 1, 2)
+
+
+@dataclass
+class Lexicon:
+    """Word-level resources keyed by normalised key: cluster ids and gazetteer labels."""
+
+    clusters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    gazetteer: dict[str, str] = field(default_factory=dict)  # key -> "LOC" / "PER" / "LOC|PER" ...
+
+    def cluster(self, k: str, stem: str) -> tuple[str, ...] | None:
+        c = self.clusters.get(k)
+        if c is None and stem != k:
+            c = self.clusters.get(stem)
+        return c
+
+    def gaz(self, k: str, stem: str) -> str | None:
+        g = self.gazetteer.get(k)
+        if g is None and stem != k:
+            g = self.gazetteer.get(stem)
+        return g
+
+
+class Featurizer:
+    """Turns sentences of whitespace tokens into crfsuite attribute lists."""
+
+    def __init__(self, lex: Lexicon):
+        self.lex = lex
+        self._memo: dict[str, tuple[str, list[str], dict[int, list[str]]]] = {}
+
+    def token_attrs(self, tok: str) -> tuple[str, list[str], dict[int, list[str]]]:
+        """Key, own-position attributes, and the attributes it lends to each window offset."""
+        k = key(tok)
+        pfx, stem = strip_prefix(k)
+        cl = self.lex.cluster(k, stem)
+        gz = self.lex.gaz(k, stem)
+        local = [
+            "w=" + k,
+            "st=" + stem,
+            "pf=" + pfx,
+            "s1=" + stem[-1:],
+            "s2=" + stem[-2:],
+            "s3=" + stem[-3:],
+            "p1=" + stem[:1],
+            "p2=" + stem[:2],
+            "p3=" + stem[:3],
+            "len=" + str(min(len(stem), 8)),
+        ]
+        if _LATIN.search(tok):
+            local.append("latin")
+        if _DIGIT.search(tok):
+            local.append("digit")
+        if _PUNCT.search(tok):
+            local.append("punct=" + "".join(sorted(set(_PUNCT.findall(tok))))[:3])
+        if cl is None:
+            local.append("oov")
+        else:
+            local.extend(f"c{i}={c}" for i, c in enumerate(cl))
+        if gz is not None:
+            local.extend("gz=" + g for g in gz.split("|"))
+        ctx_base = ["w=" + k, "st=" + stem]
+        if cl is not None:
+            ctx_base.extend(f"c{i}={c}" for i, c in enumerate(cl[1:], start=1))
+        if gz is not None:
+            ctx_base.extend("gz=" + g for g in gz.split("|"))
+        ctx = {o: [f"{o}{f}" for f in ctx_base] for o in WINDOW}
+        return k, local, ctx
+
+    def sentence(self, sent: list[str]) -> list[list[str]]:
+        memo = self._memo
+        toks = []
+        for t in sent:
+            a = memo.get(t)
+            if a is None:
+                a = memo[t] = self.token_attrs(t)
+            toks.append(a)
+        keys = [t[0] for t in toks]
+        n = len(sent)
+        out: list[list[str]] = []
+        for i in range(n):
+            f = list(toks[i][1])
+            for o in WINDOW:
+                j = i + o
+                if 0 <= j < n:
+                    f.extend(toks[j][2][o])
+                elif j == -1 or j == n:
+                    f.append(f"{o}BOUND")
+            f.append("b-=" + (keys[i - 1] if i else "^") + "|" + keys[i])
+            f.append("b+=" + keys[i] + "|" + (keys[i + 1] if i + 1 < n else "$"))
+            out.append(f)
+        return out

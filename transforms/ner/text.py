@@ -1,0 +1,97 @@
+"""Reading ANERcorp-style files and the light Arabic normalisation every feature is keyed on.
+
+Spelling in news text varies freely between alef forms, final ya/alef maqsura and ta marbuta/ha;
+keying every lookup (vocabulary, clusters, embeddings, gazetteers) on one normalised form lets
+the tagger treat those variants as the same word.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+TYPES = ("PER", "ORG", "LOC", "MISC")
+
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_TRANS = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ة": "ه",
+        **{d: "0" for d in "0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹"},
+    }
+)
+_WORD = re.compile(r"\w+")
+
+# Proclitics that attach to a following word, longest first (conjunction, preposition, article).
+PREFIXES = (
+    "وبال", "وكال", "فبال", "وال", "فال", "بال", "كال", "ولل", "فلل",
+    "لل", "ال", "وب", "ول", "وك", "فب", "فل", "و", "ف", "ب", "ل", "ك",
+)  # fmt: skip
+# Enclitic pronouns and common endings.
+SUFFIXES = ("هما", "كما", "هم", "هن", "كم", "نا", "ها", "ون", "ين", "ان", "ات", "يه", "ه", "ي", "ك")
+
+
+def normalize(token: str) -> str:
+    """Diacritics and tatweel removed, alef/ya/ta-marbuta variants unified, digits mapped to 0."""
+    return _DIACRITICS.sub("", token).translate(_TRANS)
+
+
+def key(token: str) -> str:
+    """The lookup key of a whitespace token: normalised, with attached punctuation dropped."""
+    norm = normalize(token)
+    parts = _WORD.findall(norm)
+    return "".join(parts) if parts else norm
+
+
+def strip_prefix(k: str) -> tuple[str, str]:
+    """Split the longest proclitic off a key when at least three letters stay behind."""
+    for p in PREFIXES:
+        if k.startswith(p) and len(k) - len(p) >= 3:
+            return p, k[len(p) :]
+    return "", k
+
+
+def news_tokens(text: str) -> list[str]:
+    """Keys of an unlabeled news paragraph, in the same form as `key` gives for labeled tokens."""
+    return _WORD.findall(normalize(text))
+
+
+def read_conll(path: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """Sentences of tokens and IOB2 tags (`PERS` renamed `PER`) from a `token tag` file."""
+    sents: list[list[str]] = []
+    tags: list[list[str]] = []
+    cur_w: list[str] = []
+    cur_t: list[str] = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        line = line.strip()
+        if not line:
+            if cur_w:
+                sents.append(cur_w)
+                tags.append(cur_t)
+                cur_w, cur_t = [], []
+            continue
+        word, _, tag = line.rpartition(" ")
+        if not word:  # a line holding only one field: a token with no tag
+            word, tag = tag, "O"
+        cur_w.append(word)
+        cur_t.append(tag.replace("PERS", "PER"))
+    if cur_w:
+        sents.append(cur_w)
+        tags.append(cur_t)
+    return sents, tags
+
+
+def repair_iob2(tags: list[str]) -> list[str]:
+    """Valid IOB2: an `I-X` after `O` or after another type becomes `B-X`."""
+    out: list[str] = []
+    prev = "O"
+    for t in tags:
+        if t.startswith("I-") and (prev == "O" or prev[2:] != t[2:]):
+            t = "B-" + t[2:]
+        out.append(t)
+        prev = t
+    return out

@@ -1,0 +1,277 @@
+"""Train the committed tagger from the project's own data: `python -m transforms.ner.train`.
+
+Steps: embedding corpus from the unlabeled news articles + ANERcorp train -> word2vec -> k-means
+clusters -> gazetteers (PyPI package data + the project's lists) -> teacher CRF and teacher window
+tagger on ANERcorp train -> news sentences on which both agree become pseudo-labeled data ->
+student CRF and student window tagger on train + pseudo-labels -> artifact in
+`transforms/ner/model/` and test scores of every candidate in `model/scores.json`.
+`--dev` does the same on train minus the dev split and scores dev instead (nothing written).
+"""
+
+from __future__ import annotations
+
+import os
+
+# Single-threaded BLAS: identical floating-point results on every run and machine.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import inspect  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from .text import read_conll  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO.parent / "shared" / "data" / "anercorp"
+NEWS_DIR = REPO.parent / "shared" / "data" / "news_corpus"
+MODEL_DIR = Path(__file__).resolve().parent / "model"
+
+DEV_SEED = 13
+DEV_BLOCK = 50  # sentences per contiguous block (ANERcorp keeps a document's sentences together)
+DEV_FRACTION = 0.1
+CRF_WEIGHT = 0.5  # the CRF's weight in the product of experts (chosen on dev)
+
+
+def dev_blocks(n_sents: int) -> np.ndarray:
+    """Boolean mask of train sentences held out as dev: 10% of contiguous blocks, fixed seed."""
+    n_blocks = (n_sents + DEV_BLOCK - 1) // DEV_BLOCK
+    rng = np.random.default_rng(DEV_SEED)
+    picked = rng.choice(n_blocks, size=max(1, round(n_blocks * DEV_FRACTION)), replace=False)
+    mask = np.zeros(n_sents, dtype=bool)
+    for b in picked:
+        mask[b * DEV_BLOCK : (b + 1) * DEV_BLOCK] = True
+    return mask
+
+
+def load_splits(data_dir: Path = DATA_DIR) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
+    """`full` (all of train), `train` (full minus dev), `dev`, and `test`."""
+    s, t = read_conll(data_dir / "ANERCorp_CamelLab_train.txt")
+    mask = dev_blocks(len(s))
+    ts, tt = read_conll(data_dir / "ANERCorp_CamelLab_test.txt")
+    keep = [i for i, m in enumerate(mask) if not m]
+    held = [i for i, m in enumerate(mask) if m]
+    return {
+        "full": (s, t),
+        "train": ([s[i] for i in keep], [t[i] for i in keep]),
+        "dev": ([s[i] for i in held], [t[i] for i in held]),
+        "test": (ts, tt),
+    }
+
+
+def lexical_resources(w2v, max_words: int = 100_000, ks: tuple[int, ...] = (64, 256, 1024)):
+    """Trimmed vocabulary + vectors (frequency order) and multi-granularity cluster ids per key."""
+    from .embed import kmeans
+
+    words = list(w2v.wv.index_to_key[:max_words])
+    vecs = np.asarray(w2v.wv.vectors[: len(words)], dtype=np.float32)
+    assigns = [kmeans(vecs, k, seed=k) for k in ks]
+    clusters = {w: tuple(str(int(a[i])) for a in assigns) for i, w in enumerate(words)}
+    return words, vecs, clusters
+
+
+CACHE_DIR = Path(os.environ.get("AKHBAR_NER_CACHE", Path(tempfile.gettempdir()) / "akhbar-ner"))
+
+
+def log(*a, **k) -> None:
+    print(time.strftime("%H:%M:%S"), *a, **{"flush": True, **k})
+
+
+def embeddings(labeled: list[list[str]], news_dir: Path = NEWS_DIR, cache: Path = CACHE_DIR):
+    """Word2vec over the news corpus + labeled train text (cached: the result is deterministic)."""
+    from gensim.models import Word2Vec
+
+    from .embed import build_corpus, train_word2vec
+
+    # The cache is keyed on what the vectors depend on: corpus manifest, labeled text, settings.
+    digest = hashlib.sha256()
+    manifest = news_dir / "MANIFEST.tsv"
+    digest.update(manifest.read_bytes() if manifest.exists() else str(sorted(news_dir.rglob("*.txt"))).encode())
+    digest.update("\n".join(" ".join(s) for s in labeled).encode())
+    digest.update(inspect.getsource(train_word2vec).encode())
+    path = cache / f"w2v-{digest.hexdigest()[:16]}.model"
+    if path.exists():
+        log("word2vec: cached", path)
+        return Word2Vec.load(str(path))
+    log("embedding corpus from", news_dir)
+    corpus = build_corpus(news_dir, labeled, cache / "corpus.txt")
+    log("training word2vec (one thread)")
+    model = train_word2vec(corpus)
+    model.save(str(path))
+    return model
+
+
+def resources(labeled: list[list[str]]):
+    """Vocabulary, unit-length vectors (row 0 = unknown), cluster ids, gazetteer."""
+    from .gazetteer import build_gazetteer
+
+    w2v = embeddings(labeled)
+    log("k-means clusters")
+    words, vecs, clusters = lexical_resources(w2v)
+    gaz = build_gazetteer(set(w2v.wv.index_to_key[:3000]))
+    vn = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-8)
+    emb = np.vstack([np.zeros((1, vn.shape[1]), np.float32), vn]).astype(np.float32)
+    cids = np.array([[int(c) for c in clusters[w]] for w in words], dtype=np.int64)
+    return words, emb, clusters, cids, gaz
+
+
+def build_nn(cfg, sents, words, emb, clusters, gaz):
+    from .nn import WindowTagger, build_feature_vocab
+
+    feats = build_feature_vocab(sents, clusters, gaz, cfg.min_feat_count)
+    vocab = {w: i + 1 for i, w in enumerate(words)}
+    return WindowTagger(cfg, vocab, emb, feats, clusters, gaz)
+
+
+CRF_CFG = {"c1": 0.05, "c2": 0.05, "iters": 150}
+TEACHER = {"dropout": 0.5, "feat_dim": 32, "epochs": 4}
+STUDENT = {"dropout": 0.5, "feat_dim": 32, "epochs": 3}
+NEWS_SENTENCES = 40_000  # unlabeled sentences tagged by the teachers (every 4th news paragraph)
+PSEUDO_TOKENS = 150_000  # budget of agreed pseudo-labeled tokens added to the student's data
+PSEUDO_WEIGHT = 1.0
+
+
+def _crf_child(sents, tags, clusters, gaz, path: Path, cfg: dict) -> None:
+    from .crf import train_crf
+    from .features import Featurizer, Lexicon
+
+    train_crf(Featurizer(Lexicon(clusters, gaz)), sents, tags, path, **cfg)
+
+
+def start_crf(sents, tags, res, path: Path):
+    """Train the CRF in a forked process while the neural tagger trains here (2 cores, 2 jobs)."""
+    import multiprocessing as mp
+
+    log(f"CRF on {len(sents)} sentences (background process): {CRF_CFG}")
+    proc = mp.get_context("fork").Process(target=_crf_child, args=(sents, tags, res[2], res[4], path, CRF_CFG))
+    proc.start()
+    return proc
+
+
+def pseudo_labels(net, crf, news: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
+    """News sentences on which the neural tagger and the CRF agree and find an entity, up to the budget."""
+    from .evaluate import spans
+    from .model import NERModel
+
+    nn_tags = NERModel(net, None, 0.0).tag(news)
+    crf_tags = NERModel(None, crf, 1.0).tag(news)
+    sents: list[list[str]] = []
+    tags: list[list[str]] = []
+    n = 0
+    for s, a, b in zip(news, nn_tags, crf_tags, strict=True):
+        if n >= PSEUDO_TOKENS:
+            break
+        if a == b and spans(a):
+            sents.append(s)
+            tags.append(a)
+            n += len(s)
+    return sents, tags
+
+
+def bench(model, sents, gold, doc_ids=None):
+    from .evaluate import score
+
+    t0 = time.perf_counter()
+    pred = model.tag(sents, doc_ids)
+    secs = time.perf_counter() - t0
+    return score(gold, pred), sum(map(len, sents)) / secs
+
+
+def report(name: str, split: str, res, tps: float) -> dict:
+    from .evaluate import table
+
+    log(f"{name} on {split}: {tps:,.0f} tokens/s (cold)\n" + table(res))
+    return {
+        "tokens_per_s_cold": round(tps),
+        **{k: {"p": round(v.precision, 4), "r": round(v.recall, 4), "f1": round(v.f1, 4)} for k, v in res.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import nn
+    from .crf import NumpyCRF
+    from .embed import news_sentences
+    from .features import Featurizer, Lexicon
+    from .model import NERModel, save_crf
+
+    ap = argparse.ArgumentParser(description="Train the ANERcorp tagger and write transforms/ner/model/.")
+    ap.add_argument("--out", type=Path, default=MODEL_DIR)
+    ap.add_argument(
+        "--dev", action="store_true", help="train on train minus dev, score every candidate on dev, write nothing"
+    )
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    splits = load_splits()
+    res = resources(splits["full"][0])
+    words, _emb, clusters, cids, gaz = res
+    split = "dev" if args.dev else "test"
+    sents, tags = splits["train" if args.dev else "full"]
+    work = CACHE_DIR / ("dev-models" if args.dev else "full-models")
+    work.mkdir(parents=True, exist_ok=True)
+
+    crf_proc = start_crf(sents, tags, res, work / "crf.crfsuite")
+    teacher = build_nn(nn.NNConfig(**TEACHER), sents, *res[:3], gaz)
+    log(f"teacher window tagger on {len(sents)} sentences: {teacher.cfg}")
+    nn.fit(teacher, sents, tags, epochs=teacher.cfg.epochs, log=log)
+    crf_proc.join()
+    if crf_proc.exitcode != 0:
+        raise SystemExit(f"CRF training failed (exit code {crf_proc.exitcode})")
+    crf = NumpyCRF.from_crfsuite(work / "crf.crfsuite", Featurizer(Lexicon(clusters, gaz)))
+
+    news = news_sentences(NEWS_DIR, NEWS_SENTENCES, every=4)
+    ps, pt = pseudo_labels(teacher, crf, news)
+    log(f"pseudo-labeled: {len(ps)} of {len(news)} news sentences, {sum(map(len, ps))} tokens")
+    all_s, all_t = sents + ps, tags + pt
+    crf_proc = start_crf(all_s, all_t, res, work / "crf-student.crfsuite")
+    weights = np.concatenate([np.ones(sum(map(len, sents))), np.full(sum(map(len, ps)), PSEUDO_WEIGHT)])
+    student = build_nn(nn.NNConfig(**STUDENT), all_s, *res[:3], gaz)
+    log(f"student window tagger on {len(all_s)} sentences: {student.cfg}")
+    nn.fit(student, all_s, all_t, epochs=student.cfg.epochs, weights=weights, log=log)
+    crf_proc.join()
+    if crf_proc.exitcode != 0:
+        raise SystemExit(f"CRF training failed (exit code {crf_proc.exitcode})")
+    crf_student = NumpyCRF.from_crfsuite(work / "crf-student.crfsuite", Featurizer(Lexicon(clusters, gaz)))
+
+    if not args.dev:
+        nn.save(student, words, cids, args.out)
+        save_crf(crf_student, args.out)
+        meta = json.loads((args.out / "config.json").read_text())
+        meta.update(
+            {
+                "kind": "crf+window-nn",
+                "crf_weight": CRF_WEIGHT,
+                "crf": CRF_CFG,
+                "teacher": TEACHER,
+                "pseudo": {"news_sentences": NEWS_SENTENCES, "tokens": PSEUDO_TOKENS, "weight": PSEUDO_WEIGHT},
+            }
+        )
+        (args.out / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+        final = NERModel.load(args.out)  # score what was written (float16 / int8 weights)
+        student, crf_student = final.net, final.crf
+    ev_s, ev_g = splits[split]
+    blocks = [i // DEV_BLOCK for i in range(len(ev_s))]
+    final = NERModel(student, crf_student, CRF_WEIGHT)
+    cands = {
+        "crf (gold only)": (NERModel(None, crf, 1.0), None),
+        "crf (self-trained)": (NERModel(None, crf_student, 1.0), None),
+        "nn (gold only)": (NERModel(teacher, None, 0.0), None),
+        "nn (self-trained)": (NERModel(student, None, 0.0), None),
+        "crf x nn (gold only)": (NERModel(teacher, crf, CRF_WEIGHT), None),
+        "crf x nn (self-trained): committed": (final, None),
+        f"committed + consistency, documents = {DEV_BLOCK}-sentence blocks": (final, blocks),
+    }
+    scores = {name: report(name, split, *bench(m, ev_s, ev_g, d)) for name, (m, d) in cands.items()}
+    out = (args.out / "scores.json") if not args.dev else (CACHE_DIR / "dev_scores.json")
+    out.write_text(json.dumps({"split": split, "candidates": scores}, indent=2) + "\n")
+    log(f"done in {time.time() - t0:.0f} s; scores in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
