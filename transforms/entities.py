@@ -107,8 +107,12 @@ def _read_tsv(path: Path) -> pl.DataFrame:
     return pl.read_csv(path, separator="\t", quote_char=None, infer_schema=False)
 
 
-def _phrase_keys(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Add ``key`` (token keys joined by spaces, quotes left out), ``n`` and ``first``."""
+def phrase_keys(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Add ``key`` (token keys joined by spaces, quotes left out), ``n`` and ``first``.
+
+    The form every gazetteer entry is keyed by, so any phrase can be looked up with a join.
+    Rows whose phrase has no token are left out.
+    """
     rows = frame.with_row_index("_r").select("_r", pl.col(column).alias("body"))
     tokens = tokenize(rows, TokenizeConfig(id_column="_r")).filter(~pl.col("token").is_in(QUOTES))
     keys = tokens.group_by("_r", maintain_order=True).agg(token_key(pl.col("token")).alias("_toks"))
@@ -128,7 +132,7 @@ def _phrase_keys(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 def load_gazetteer(directory: str = str(GAZETTEER_DIR)) -> Gazetteer:
     """Read and key the TSVs once per process (about 0.2 s)."""
     root = Path(directory)
-    entities = _phrase_keys(_read_tsv(root / "entities.tsv"), "alias")
+    entities = phrase_keys(_read_tsv(root / "entities.tsv"), "alias")
     aliases = (
         entities.with_columns(
             pl.col("type").alias("entity_type"),
@@ -142,7 +146,7 @@ def load_gazetteer(directory: str = str(GAZETTEER_DIR)) -> Gazetteer:
         .select("key", "n", "first", "canonical", "entity_type", pl.lit(_GAZETTEER).alias("priority"))
     )
     roles = (
-        _phrase_keys(_read_tsv(root / "triggers.tsv"), "phrase").select("key", "n", "first", "kind").unique()
+        phrase_keys(_read_tsv(root / "triggers.tsv"), "phrase").select("key", "n", "first", "kind").unique()
     )
     names = _read_tsv(root / "first_names.tsv").select(token_key(pl.col("name")).alias("k")).unique()["k"]
     stop = _read_tsv(root / "stopwords.tsv").select(token_key(pl.col("word")).alias("k")).unique()["k"]
@@ -477,8 +481,12 @@ def _resolve(candidates: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(accepted).drop("_neg_n", "_last").sort("i")
 
 
-def _short_forms(found: pl.DataFrame, seq: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
-    """Per article: full names and short forms of its people, keyed like gazetteer entries."""
+def short_forms(found: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
+    """Per article: full names and short forms of its people, keyed like gazetteer entries.
+
+    ``found``: ``article_id``, ``entity_type``, ``canonical``. Returns ``article_id``, ``canonical``,
+    ``key``, ``n``, ``first``; a short form two people of one article share is left out.
+    """
     people = found.filter(pl.col("entity_type") == "PER").select("article_id", "canonical").unique()
     if people.is_empty():
         return pl.DataFrame(
@@ -490,26 +498,30 @@ def _short_forms(found: pl.DataFrame, seq: pl.DataFrame, gaz: Gazetteer) -> pl.D
                 "canonical": pl.String,
             }
         )
-    keyed = _phrase_keys(people, "canonical").with_columns(pl.col("key").str.split(" ").alias("_t"))
+    keyed = phrase_keys(people, "canonical").with_columns(pl.col("key").str.split(" ").alias("_t"))
     last = pl.col("_t").list.last()
     last_two = pl.col("_t").list.slice(-2, 2).list.join(" ")
     before_last = pl.col("_t").list.get(-2, null_on_oob=True)
     joined_name = before_last.is_in(gaz.roles.filter(pl.col("kind") == "connector")["key"].implode())
     forms = pl.concat(
         [
-            keyed.select("article_id", "canonical", "key"),
+            keyed.select("article_id", "canonical", "key", pl.lit(True).alias("_own")),
             keyed.filter(
                 (pl.col("n") >= 2)
                 & ~joined_name
                 & ~last.is_in(gaz.stopwords.implode())
                 & (last.str.len_chars() >= 3)
                 & (last != "الله")
-            ).select("article_id", "canonical", last.alias("key")),
+            ).select("article_id", "canonical", last.alias("key"), pl.lit(False).alias("_own")),
             keyed.filter(
                 ((pl.col("n") >= 3) | ((pl.col("n") == 2) & joined_name)) & (before_last != "عبد")
-            ).select("article_id", "canonical", last_two.alias("key")),
+            ).select("article_id", "canonical", last_two.alias("key"), pl.lit(False).alias("_own")),
         ]
     ).unique()
+    # A name that is itself the short form of a longer name of the article (جابري أنصاري beside
+    # حسين جابري أنصاري) names the longer one.
+    shorter = pl.col("_own") & (~pl.col("_own")).any().over("article_id", "key")
+    forms = forms.filter(~shorter).drop("_own")
     # A short form two people of the article share names neither.
     forms = forms.filter(pl.col("canonical").n_unique().over("article_id", "key") == 1)
     return forms.with_columns(
@@ -563,7 +575,7 @@ def extract_mentions(articles: pl.DataFrame, config: EntityConfig = EntityConfig
     candidates = pl.concat([p.select(_CANDIDATE_COLUMNS) for p in parts], how="vertical_relaxed")
     found = _with_canonical(_resolve(candidates), articles)
     if config.resolve_short_forms:
-        forms = _short_forms(found, seq, gaz)
+        forms = short_forms(found, gaz)
         if forms.height:
             extra = (
                 _lookup(variants, seq, following, forms, config.max_ngram, on=("article_id",))

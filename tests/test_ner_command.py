@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from flows.ner_command import parse_lines, run
+from tests.test_mentions import DictTagger
+from transforms.ner import MODEL_DIR
+
+ANERCORP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anercorp"
+TAGGER = DictTagger({"بشار الأسد": "PER", "الرئيس بشار الأسد": "PER", "دمشق": "LOC", "الأمم المتحدة": "ORG"})
+
+
+def _run(text: str, tagger=TAGGER) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(io.StringIO(text), out, tagger=tagger, stream_err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_tokens_in_tagged_lines_out_layout_kept() -> None:
+    code, out, err = _run("قال\nالرئيس\nبشار\nالأسد\n\n\nفي\nدمشق\n")
+    assert code == 0 and err == ""
+    assert out == "قال\tO\nالرئيس\tO\nبشار\tB-PER\nالأسد\tI-PER\n\n\nفي\tO\nدمشق\tB-LOC\n"
+
+
+def test_crlf_trailing_whitespace_bom_and_missing_final_newline() -> None:
+    code, out, _ = _run("\ufeffفي \r\nدمشق\t\r\n  \r\nالأمم\r\nالمتحدة")
+    assert code == 0
+    assert out == "في\tO\nدمشق\tB-LOC\n\nالأمم\tB-ORG\nالمتحدة\tI-ORG\n"
+
+
+def test_empty_and_blank_inputs() -> None:
+    assert _run("") == (0, "", "")
+    assert _run("\n\n") == (0, "\n\n", "")
+
+
+def test_a_line_with_two_fields_is_refused_with_its_number() -> None:
+    code, out, err = _run("قال\nدمشق B-LOC\n")
+    assert code == 2 and out == ""
+    assert "line 2" in err and "first column" in err
+
+
+def test_documents_for_the_consistency_pass() -> None:
+    tokens, sentences, doc_ids = parse_lines("أ\nب\n\nج\n-DOCSTART-\n\nد\n")
+    assert tokens == ["أ", "ب", None, "ج", "-DOCSTART-", None, "د"]
+    assert sentences == [["أ", "ب"], ["ج"], ["د"]]
+    assert doc_ids == [0, 0, 1]
+    code, out, _ = _run("دمشق\n-DOCSTART-\nدمشق\n")
+    assert code == 0 and out == "دمشق\tB-LOC\n-DOCSTART-\tO\nدمشق\tB-LOC\n"
+    assert TAGGER.calls[-1][1] == [0, 1]
+    # Without markers every sentence is tagged on its own (no consistency pass across sentences).
+    _run("دمشق\n\nدمشق\n")
+    assert TAGGER.calls[-1][1] is None
+
+
+def test_not_utf8_is_refused() -> None:
+    stream = io.TextIOWrapper(io.BytesIO(b"\xff\xfe\xfa\n"), encoding="utf-8")
+    err = io.StringIO()
+    assert run(stream, io.StringIO(), tagger=TAGGER, stream_err=err) == 2
+    assert "UTF-8" in err.getvalue()
+
+
+@pytest.mark.skipif(
+    not (MODEL_DIR / "config.json").exists(), reason="no committed NER model in transforms/ner/model"
+)
+def test_committed_model_end_to_end() -> None:
+    code, out, _ = _run("قال\nالرئيس\nالفرنسي\nجاك\nشيراك\nفي\nباريس\n", tagger=None)
+    assert code == 0
+    tags = [line.split("\t")[1] for line in out.splitlines()]
+    assert tags[3:5] == ["B-PER", "I-PER"] and tags[6] == "B-LOC"
+
+
+def _model_card_test_f1() -> float | None:
+    """The committed model's test F1 as recorded at training time (``scores.json``), if recorded."""
+    path = MODEL_DIR / "scores.json"
+    if not path.exists():
+        return None
+    scores = json.loads(path.read_text(encoding="utf-8"))
+    for name, entry in scores.get("candidates", {}).items():
+        if "committed" in name and "consistency" not in name:
+            return entry["ALL"]["f1"]
+    return None
+
+
+@pytest.mark.skipif(
+    not (MODEL_DIR / "config.json").exists(), reason="no committed NER model in transforms/ner/model"
+)
+def test_anercorp_test_split_scored_from_the_command_output() -> None:
+    test_file = ANERCORP / "ANERCorp_CamelLab_test.txt"
+    if not test_file.exists():
+        pytest.skip(f"ANERcorp not found at {ANERCORP}")
+    from transforms.ner.evaluate import score
+    from transforms.ner.text import read_conll
+
+    sents, gold = read_conll(test_file)
+    text = "\n\n".join("\n".join(s) for s in sents) + "\n"
+    code, out, _ = _run(text, tagger=None)
+    assert code == 0
+    blocks = [b for b in out.split("\n\n") if b.strip()]
+    assert [[line.split("\t")[0] for line in b.strip("\n").split("\n")] for b in blocks] == sents
+    pred = [[line.split("\t")[1] for line in b.strip("\n").split("\n")] for b in blocks]
+    f1 = score(gold, pred)["ALL"].f1
+    card = _model_card_test_f1()
+    print(f"akhbar ner on the ANERcorp test split: strict micro F1 {100 * f1:.2f} (model card: {card})")
+    if card is None:
+        pytest.skip("the model's scores.json records no test F1")
+    # The command adds the pipeline's token-level post-processing to the bare tagger the card
+    # scores (titles and punctuation cut, coordinated persons split): within half a point of it.
+    assert abs(f1 - card) <= 0.005, (f1, card)
