@@ -102,6 +102,17 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
+def cmd_ner(args: argparse.Namespace) -> int:
+    from flows.ner_command import run
+
+    if args.file is None:
+        return run(sys.stdin, sys.stdout)
+    if not args.file.is_file():
+        return _usage_error(f"token file {args.file} does not exist")
+    with args.file.open(encoding="utf-8", newline="") as stream:
+        return run(stream, sys.stdout)
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -316,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="POST a JSON notice here when the run or an error expectation fails "
                           "(default: $AKHBAR_WEBHOOK_URL)")
     run.set_defaults(handler=cmd_run)
+
+    ner = commands.add_parser("ner", help="tag tokens (one per line, blank line between sentences) with the NER model")
+    ner.add_argument("file", nargs="?", type=Path, default=None, help="token file (default: standard input)")
+    ner.set_defaults(handler=cmd_ner, warehouse=None)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse")
     sql.add_argument("--warehouse", type=Path, default=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -16,9 +17,10 @@ from expectations.runner import validate_frame
 from flows.discover import DiscoveryConfig, read_files
 from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_boilerplate
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
-from transforms.entities import EntityConfig, extract_mentions
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REASON, STATUS, alive, label
+from transforms.mentions import MentionConfig, tag_mentions
 from transforms.neardup import BAND_SCHEMA, FetchKeys, NearDupConfig, near_dedup
+from transforms.ner import Tagger
 from transforms.parse import ParseConfig, parse_articles
 from transforms.read import ReadConfig, decode_files
 from transforms.stats import StatsConfig, add_text_stats
@@ -49,7 +51,7 @@ class PipelineConfig:
     dedup: DedupConfig = field(default_factory=lambda: DedupConfig(canonical_order=CANONICAL_ORDER))
     neardup: NearDupConfig = field(default_factory=lambda: NearDupConfig(canonical_order=CANONICAL_ORDER))
     stats: StatsConfig = field(default_factory=StatsConfig)
-    entities: EntityConfig = field(default_factory=EntityConfig)
+    mentions: MentionConfig = field(default_factory=MentionConfig)
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,17 @@ def deduplicate(
     return near_dedup(frame, bands, config.neardup, fetch_keys)
 
 
+@cache
+def ner_tagger() -> Tagger:
+    """The committed NER model, loaded once per process (about a second)."""
+    return Tagger.load()
+
+
 def enrich(frame: pl.DataFrame, config: PipelineConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Language statistics, then entity mentions: one tagger call over the whole batch."""
     frame = add_text_stats(frame, config.stats)
     articles = frame.filter(alive()).select("article_id", "body")
-    return frame, extract_mentions(articles, config.entities)
+    return frame, tag_mentions(articles, ner_tagger(), config.mentions)
 
 
 def validate(

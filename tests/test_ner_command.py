@@ -110,3 +110,22 @@ def test_anercorp_test_split_scored_from_the_command_output() -> None:
     # The command adds the pipeline's token-level post-processing to the bare tagger the card
     # scores (titles and punctuation cut, coordinated persons split): within half a point of it.
     assert abs(f1 - card) <= 0.005, (f1, card)
+
+
+def test_cli_subcommand_reads_a_file_and_refuses_a_missing_one(tmp_path):
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("بشار\nالأسد\nفي\nدمشق\n\nوإيران\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "ner", str(tokens)], cwd=repo,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    assert [line.split("\t")[0] for line in lines[:6]] == ["بشار", "الأسد", "في", "دمشق", "", "وإيران"]
+    assert all(line.split("\t")[1] in {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC",
+                                        "I-MISC"} for line in lines if line)
+    missing = subprocess.run([sys.executable, "-m", "flows.cli", "ner", str(tmp_path / "absent.txt")], cwd=repo,
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
