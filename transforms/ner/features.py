@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .text import key, strip_prefix
+from .text import affix_features, key, strip_prefix
 
 _LATIN = re.compile(r"[A-Za-z]")
 _DIGIT = re.compile(r"[0-9٠-٩]")
@@ -52,18 +52,7 @@ class Featurizer:
         pfx, stem = strip_prefix(k)
         cl = self.lex.cluster(k, stem)
         gz = self.lex.gaz(k, stem)
-        local = [
-            "w=" + k,
-            "st=" + stem,
-            "pf=" + pfx,
-            "s1=" + stem[-1:],
-            "s2=" + stem[-2:],
-            "s3=" + stem[-3:],
-            "p1=" + stem[:1],
-            "p2=" + stem[:2],
-            "p3=" + stem[:3],
-            "len=" + str(min(len(stem), 8)),
-        ]
+        local = affix_features(k, pfx, stem)
         if _LATIN.search(tok):
             local.append("latin")
         if _DIGIT.search(tok):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import key, strip_prefix
+from .text import affix_features, key, strip_prefix
 
 TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
 TAG_ID = {t: i for i, t in enumerate(TAGS)}
@@ -75,18 +75,7 @@ def token_features(tok: str, clusters, gazetteer: dict) -> list[str]:
     """Sparse feature strings of one token (no context: the window supplies it)."""
     k = key(tok)
     pfx, stem = strip_prefix(k)
-    f = [
-        "w=" + k,
-        "st=" + stem,
-        "pf=" + pfx,
-        "s1=" + stem[-1:],
-        "s2=" + stem[-2:],
-        "s3=" + stem[-3:],
-        "p1=" + stem[:1],
-        "p2=" + stem[:2],
-        "p3=" + stem[:3],
-        "len=" + str(min(len(stem), 8)),
-    ]
+    f = affix_features(k, pfx, stem)
     padded = "<" + stem + ">"
     f.extend("g3=" + padded[i : i + 3] for i in range(len(padded) - 2))
     f.extend("g4=" + padded[i : i + 4] for i in range(len(padded) - 3))

@@ -95,3 +95,23 @@ def repair_iob2(tags: list[str]) -> list[str]:
         out.append(t)
         prev = t
     return out
+
+
+def affix_features(k: str, pfx: str, stem: str) -> list[str]:
+    """Word, clitic-stripped stem, the stripped proclitic, 1-3 letter affixes and length.
+
+    The core token features both taggers share (the CRF and the window network), so the two
+    experts see a token the same way.
+    """
+    return [
+        "w=" + k,
+        "st=" + stem,
+        "pf=" + pfx,
+        "s1=" + stem[-1:],
+        "s2=" + stem[-2:],
+        "s3=" + stem[-3:],
+        "p1=" + stem[:1],
+        "p2=" + stem[:2],
+        "p3=" + stem[:3],
+        "len=" + str(min(len(stem), 8)),
+    ]
