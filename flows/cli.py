@@ -57,6 +57,10 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _missing_input(source: Path) -> int:
+    return _usage_error(f"input folder {source} does not exist or is not a folder")
+
+
 def _failure(message: str) -> int:
     print(f"akhbar: {' '.join(str(message).split())}", file=sys.stderr)
     return EXIT_FAILED
@@ -65,7 +69,7 @@ def _failure(message: str) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     source, root = args.input, args.warehouse
     if not source.is_dir():
-        return _usage_error(f"input folder {source} does not exist or is not a folder")
+        return _missing_input(source)
     configure_runtime(root)
     _use_webhook(args)
     from flows import progress
@@ -201,7 +205,7 @@ def _stop_on_signals():
 def cmd_watch(args: argparse.Namespace) -> int:
     source, root = args.input, args.warehouse
     if not source.is_dir():
-        return _usage_error(f"input folder {source} does not exist or is not a folder")
+        return _missing_input(source)
     configure_runtime(root)
     _use_webhook(args)
     _log_to_stderr()
@@ -228,7 +232,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     source, root = args.input, args.warehouse
     if not source.is_dir():
-        return _usage_error(f"input folder {source} does not exist or is not a folder")
+        return _missing_input(source)
     try:
         ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
