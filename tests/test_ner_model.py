@@ -98,6 +98,49 @@ def test_consistency_fills_untagged_repeats_within_a_document_only() -> None:
     assert tags2[1] == ["O", "O"]  # input untouched
 
 
+def test_consistency_radius_limits_the_context_to_neighbouring_sentences() -> None:
+    sents = [["قال", "شيراك"]] + [["هنا"]] * 5 + [["شيراك", "هنا"]] + [["هنا"]] * 3 + [["وشيراك"]]
+    tags = [["O", "B-PER"]] + [["O"]] * 5 + [["O", "O"]] + [["O"]] * 3 + [["O"]]
+    docs = [0] * len(sents)
+    whole = propagate(sents, tags, docs)
+    assert whole[6] == ["B-PER", "O"] and whole[10] == ["B-PER"]
+    near = propagate(sents, tags, docs, radius=6)
+    assert near[6] == ["B-PER", "O"]  # 6 sentences away: inside the window
+    assert near[10] == ["O"]  # 10 away: outside (a form filled in sentence 6 does not spread further)
+    assert propagate(sents, tags, docs, radius=0) == tags
+    # Document boundaries still bound the window.
+    assert propagate(sents, tags, [0] * 6 + [1] * 5, radius=6)[6] == ["O", "O"]
+
+
+def test_an_ensemble_averages_its_members_and_survives_save_and_load(tmp_path) -> None:
+    import numpy as np
+
+    from transforms.ner import nn
+
+    words = ["قال", "شيراك", "في", "باريس"]
+    emb = np.vstack([np.zeros((1, 4)), np.eye(4)]).astype(np.float32)
+    clusters = {w: ("0",) for w in words}
+    feats = nn.build_feature_vocab([words], clusters, {}, 1)
+    vocab = {w: i + 1 for i, w in enumerate(words)}
+    cfg = nn.NNConfig(window=1, feat_dim=3, hidden1=5, hidden2=4)
+    nets = [
+        nn.WindowTagger(nn.NNConfig(**{**cfg.__dict__, "seed": seed}), vocab, emb, feats, clusters, {})
+        for seed in (1, 2)
+    ]
+    sents = [words, words[::-1]]
+    both = nn.WindowTagger.ensemble(nets)
+    expected = (nets[0].log_probs(sents) + nets[1].log_probs(sents)) / 2
+    assert np.allclose(both.log_probs(sents), expected, atol=1e-6)
+    assert len(nets[0].members) == 1  # building an ensemble leaves its members alone
+    nn.save(both, words, np.zeros((len(words), 1), np.int64), tmp_path)
+    loaded = nn.load(tmp_path)
+    assert len(loaded.members) == 2
+    assert np.allclose(loaded.log_probs(sents), expected, atol=2e-2)  # float16 weights
+    other = nn.WindowTagger(nn.NNConfig(window=2), vocab, emb, feats, clusters, {})
+    with pytest.raises(ValueError):
+        both.add_member(other)
+
+
 # ---- the committed model -----------------------------------------------------------------------
 needs_model = pytest.mark.skipif(not (MODEL_DIR / "weights.npz").exists(), reason="no committed model")
 
@@ -139,5 +182,8 @@ def test_doc_ids_enable_the_consistency_pass(tagger: Tagger) -> None:
     assert [len(t) for t in out] == [len(s) for s in batch]
     assert out[0] == RECORDED
     assert out == [repair_iob2(t) for t in propagate(batch, tagger.tag(batch), ["a", "a"])]
+    assert tagger.tag(batch, doc_ids=["a", "a"], context_radius=1) == out
     with pytest.raises(ValueError):
         tagger.tag(batch, doc_ids=["a"])
+    with pytest.raises(ValueError):
+        tagger.tag(batch, doc_ids=["a", "a"], context_radius=-1)

@@ -29,13 +29,22 @@ class Tagger:
 
         return cls(NERModel.load(Path(path) if path is not None else MODEL_DIR))
 
-    def tag(self, sentences: list[list[str]], doc_ids: Sequence[Hashable] | None = None) -> list[list[str]]:
+    def tag(
+        self,
+        sentences: list[list[str]],
+        doc_ids: Sequence[Hashable] | None = None,
+        context_radius: int | None = None,
+    ) -> list[list[str]]:
         """One IOB2 tag per token, always a valid IOB2 sequence; empty sentences give empty lists.
 
         With `doc_ids` (one per sentence, e.g. the article id), names tagged somewhere in a
-        document are also tagged where they repeat untagged in that document. Without it every
-        sentence is tagged on its own, so the result never depends on how the batch was cut.
+        document are also tagged where they repeat untagged in that document; `context_radius`
+        narrows a sentence's document to the sentences at most that many places away (for
+        streams whose document boundaries are unknown). Without `doc_ids` every sentence is
+        tagged on its own, so the result never depends on how the batch was cut.
         """
         if doc_ids is not None and len(doc_ids) != len(sentences):
             raise ValueError(f"{len(doc_ids)} doc_ids for {len(sentences)} sentences")
-        return self._model.tag([list(s) for s in sentences], doc_ids)
+        if context_radius is not None and context_radius < 0:
+            raise ValueError(f"context_radius must be >= 0, not {context_radius}")
+        return self._model.tag([list(s) for s in sentences], doc_ids, context_radius)

@@ -4,6 +4,10 @@ News articles repeat their names, often in contexts too weak for the tagger on t
 بوش`); when the same word sequence is tagged as an entity somewhere in the same document, untagged
 occurrences get the type it has most often there. Only runs of `O` tokens are changed, so the
 pass never breaks an entity the tagger found.
+
+The context of a sentence is its whole document, or, with ``radius``, the sentences at most
+``radius`` places before or after it in the same document: for a token stream whose document
+boundaries are unknown, the neighbouring sentences are the best guess at its document.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from .evaluate import spans
 from .text import key, strip_prefix
 
 MAX_LEN = 4
+# Sentences on each side that stand in for a document whose boundaries are unknown (`akhbar ner`).
+# Chosen on the ANERcorp dev split, strict F1 of the committed model: every sentence alone 76.3;
+# 2 / 5 / 10 / 20 sentences each side 76.7 / 76.8 / 76.7 / 76.6; the whole input as one document 75.1.
+NEIGHBOUR_SENTENCES = 5
+
+Form = tuple[str, ...]
 
 
 def _forms(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -23,42 +33,68 @@ def _forms(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
     return keys, [strip_prefix(k)[1] for k in keys]
 
 
+def _found(forms: tuple[list[str], list[str]], tags: Sequence[str]) -> dict[Form, Counter]:
+    """Entity forms tagged in one sentence, with their types."""
+    keys, stripped = forms
+    seen: dict[Form, Counter] = defaultdict(Counter)
+    for typ, a, b in spans(tags):
+        if b - a <= MAX_LEN:
+            seen[(stripped[a], *keys[a + 1 : b])][typ] += 1
+    return seen
+
+
+def _fill(forms: tuple[list[str], list[str]], tags: list[str], best: dict[Form, str]) -> None:
+    """Tag, in place, the longest `O` runs of the sentence that repeat a known form."""
+    keys, stripped = forms
+    firsts = {f[0] for f in best}
+    j = 0
+    while j < len(tags):
+        hit = 0
+        if tags[j] == "O" and stripped[j] in firsts:
+            for n in range(min(MAX_LEN, len(tags) - j), 0, -1):
+                form = (stripped[j], *keys[j + 1 : j + n])
+                if form in best and all(x == "O" for x in tags[j : j + n]):
+                    hit = n
+                    break
+        if hit:
+            typ = best[(stripped[j], *keys[j + 1 : j + hit])]
+            tags[j : j + hit] = ["B-" + typ] + ["I-" + typ] * (hit - 1)
+            j += hit
+        else:
+            j += 1
+
+
 def propagate(
-    sents: Sequence[Sequence[str]], tags: list[list[str]], doc_ids: Sequence[Hashable], min_chars: int = 3
+    sents: Sequence[Sequence[str]],
+    tags: list[list[str]],
+    doc_ids: Sequence[Hashable],
+    min_chars: int = 3,
+    radius: int | None = None,
 ) -> list[list[str]]:
-    """Tags with untagged repeats of each document's entities filled in (input lists are not changed)."""
+    """Tags with untagged repeats of each context's entities filled in (input lists are not changed).
+
+    The forms are collected from the tagger's output before anything is filled in, so the
+    result does not depend on the order in which sentences are visited.
+    """
     by_doc: dict[Hashable, list[int]] = defaultdict(list)
     for i, d in enumerate(doc_ids):
         by_doc[d].append(i)
     out = [list(t) for t in tags]
     for idx in by_doc.values():
         forms = {i: _forms(sents[i]) for i in idx}
-        seen: dict[tuple[str, ...], Counter] = defaultdict(Counter)
-        for i in idx:
-            keys, stripped = forms[i]
-            for typ, a, b in spans(out[i]):
-                if b - a <= MAX_LEN:
-                    seen[(stripped[a], *keys[a + 1 : b])][typ] += 1
-        best = {f: c.most_common(1)[0][0] for f, c in seen.items() if sum(map(len, f)) >= min_chars}
-        if not best:
-            continue
-        firsts = {f[0] for f in best}
-        for i in idx:
-            keys, stripped = forms[i]
-            t = out[i]
-            j = 0
-            while j < len(t):
-                hit = 0
-                if t[j] == "O" and stripped[j] in firsts:
-                    for n in range(min(MAX_LEN, len(t) - j), 0, -1):
-                        form = (stripped[j], *keys[j + 1 : j + n])
-                        if form in best and all(x == "O" for x in t[j : j + n]):
-                            hit = n
-                            break
-                if hit:
-                    typ = best[(stripped[j], *keys[j + 1 : j + hit])]
-                    t[j : j + hit] = ["B-" + typ] + ["I-" + typ] * (hit - 1)
-                    j += hit
-                else:
-                    j += 1
+        found = [_found(forms[i], tags[i]) for i in idx]
+        whole = None if radius is not None else _merge(found)
+        for at, i in enumerate(idx):
+            seen = whole if whole is not None else _merge(found[max(0, at - radius) : at + radius + 1])
+            best = {f: c.most_common(1)[0][0] for f, c in seen.items() if sum(map(len, f)) >= min_chars}
+            if best:
+                _fill(forms[i], out[i], best)
     return out
+
+
+def _merge(found: Sequence[dict[Form, Counter]]) -> dict[Form, Counter]:
+    seen: dict[Form, Counter] = defaultdict(Counter)
+    for part in found:
+        for form, types in part.items():
+            seen[form].update(types)
+    return seen

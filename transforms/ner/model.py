@@ -40,7 +40,7 @@ def load_crf(path: Path, net: nn.WindowTagger) -> NumpyCRF:
 
 
 class NERModel:
-    """Neural tagger, optional CRF, the CRF's weight in the product, decoding and post-processing."""
+    """Neural tagger (one network or an averaged ensemble), optional CRF, the CRF's weight, decoding."""
 
     def __init__(self, net: nn.WindowTagger | None, crf: NumpyCRF | None, crf_weight: float):
         if net is None and crf is None:
@@ -72,11 +72,13 @@ class NERModel:
             out = e if out is None else out + e
         return out
 
-    def tag(self, sents: list[list[str]], doc_ids: Sequence[Hashable] | None = None) -> list[list[str]]:
+    def tag(
+        self, sents: list[list[str]], doc_ids: Sequence[Hashable] | None = None, context_radius: int | None = None
+    ) -> list[list[str]]:
         lengths = np.array([len(s) for s in sents], np.int64)
         if not len(sents) or lengths.sum() == 0:
             return [[] for _ in sents]
         tags = nn.decode(self.scores(sents), lengths, self.trans)
         if doc_ids is not None:
-            tags = propagate(sents, tags, doc_ids)
+            tags = propagate(sents, tags, doc_ids, radius=context_radius)
         return [repair_iob2(t) for t in tags]

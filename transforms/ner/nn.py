@@ -131,6 +131,7 @@ class WindowTagger:
             }
             params["F"][0] = 0
         self.p = params
+        self._extra: list[dict[str, np.ndarray]] = []
 
     # ---- encoding -------------------------------------------------------------------------
     def _token(self, tok: str) -> tuple[int, np.ndarray]:
@@ -170,18 +171,43 @@ class WindowTagger:
         fids[np.arange(width)[None, :] < lens[:, None]] = np.concatenate(fid_list)
         return np.asarray(wids, np.int64), fids, np.asarray(pos, np.int64)
 
-    def token_vectors(self, wids: np.ndarray, fids: np.ndarray) -> np.ndarray:
-        return np.concatenate([self.emb[wids], self.p["F"][fids].sum(axis=-2)], axis=-1)
+    def token_vectors(
+        self, wids: np.ndarray, fids: np.ndarray, params: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        p = self.p if params is None else params
+        return np.concatenate([self.emb[wids], p["F"][fids].sum(axis=-2)], axis=-1)
+
+    @property
+    def members(self) -> list[dict[str, np.ndarray]]:
+        """Parameter sets whose log-probabilities are averaged: this network and any added with `add_member`."""
+        return [self.p, *self._extra]
+
+    @classmethod
+    def ensemble(cls, nets: list[WindowTagger]) -> WindowTagger:
+        """One tagger averaging the log-probabilities of `nets` (trained with different seeds)."""
+        first = nets[0]
+        out = cls(first.cfg, first.vocab, first.emb, first.feats, first.clusters, first.gazetteer, first.p)
+        for net in nets[1:]:
+            out.add_member(net)
+        return out
+
+    def add_member(self, other: WindowTagger) -> None:
+        """Average `other`'s predictions with this one's (same features, window and vocabulary)."""
+        if other.feats is not self.feats and other.feats != self.feats:
+            raise ValueError("ensemble members must share one feature vocabulary")
+        if other.cfg.window != self.cfg.window:
+            raise ValueError("ensemble members must share one window size")
+        self._extra.append(other.p)
 
     # ---- inference ------------------------------------------------------------------------
     def log_probs(self, sents: list[list[str]], chunk: int = 32768) -> np.ndarray:
-        """(n_tokens, n_tags) log-probabilities for all tokens of `sents`, in order.
+        """(n_tokens, n_tags) log-probabilities for all tokens of `sents`, in order (members averaged).
 
         The first layer is linear in each window slot, so it is computed once per distinct token
         type of the batch (news batches repeat types heavily) and then summed over the window.
+        The token encoding is shared by every member of an ensemble.
         """
         k = self.cfg.window
-        n_off = 2 * k + 1
         if len(self._memo) > MEMO_LIMIT:  # bound memory in long-running processes
             self._memo.clear()
         toks = [t for s in sents for t in s]
@@ -200,20 +226,40 @@ class WindowTagger:
         fids[0, 0] = 1
         for r, e in enumerate(enc, start=1):  # one short row copy per distinct type
             fids[r, : len(e[1])] = e[1]
-        x = self.token_vectors(wids, fids)
+        members = self.members
+        out = self._forward(members[0], wids, fids, flat, pos, chunk)
+        for params in members[1:]:
+            out += self._forward(params, wids, fids, flat, pos, chunk)
+        if len(members) > 1:
+            out /= len(members)
+        return out
+
+    def _forward(
+        self,
+        p: dict[str, np.ndarray],
+        wids: np.ndarray,
+        fids: np.ndarray,
+        flat: np.ndarray,
+        pos: np.ndarray,
+        chunk: int,
+    ) -> np.ndarray:
+        """Log-probabilities of one parameter set for the encoded tokens at `pos` of `flat`."""
+        k = self.cfg.window
+        n_off = 2 * k + 1
+        x = self.token_vectors(wids, fids, p)
         d = x.shape[1]
-        h1 = self.p["W1"].shape[1]
-        w1 = self.p["W1"].reshape(n_off, d, h1).transpose(1, 0, 2).reshape(d, n_off * h1)
+        h1 = p["W1"].shape[1]
+        w1 = p["W1"].reshape(n_off, d, h1).transpose(1, 0, 2).reshape(d, n_off * h1)
         proj = (x @ w1).reshape(-1, h1)  # row = type * n_off + slot
-        out = np.empty((len(toks), len(TAGS)), np.float32)
-        for s in range(0, len(toks), chunk):
+        out = np.empty((len(pos), len(TAGS)), np.float32)
+        for s in range(0, len(pos), chunk):
             ps = pos[s : s + chunk]
             h = np.zeros((len(ps), h1), np.float32)
             for o in range(n_off):
                 h += proj[flat[ps + o - k] * n_off + o]
-            h = np.maximum(h + self.p["b1"], 0)
-            h = np.maximum(h @ self.p["W2"] + self.p["b2"], 0)
-            z = h @ self.p["W3"] + self.p["b3"]
+            h = np.maximum(h + p["b1"], 0)
+            h = np.maximum(h @ p["W2"] + p["b2"], 0)
+            z = h @ p["W3"] + p["b3"]
             z -= z.max(axis=1, keepdims=True)
             out[s : s + chunk] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return out
@@ -383,7 +429,9 @@ def save(model: WindowTagger, words: list[str], cluster_ids: np.ndarray, out: Pa
     scale = np.maximum(np.abs(emb).max(axis=1), 1e-8) / 127.0
     q = np.round(emb / scale[:, None]).astype(np.int8)
     arrays = {"emb_q": q, "emb_scale": scale.astype(np.float32), "clusters": cluster_ids.astype(np.int16)}
-    arrays.update({n: v.astype(np.float16) for n, v in model.p.items()})
+    for i, params in enumerate(model.members):  # member 0 unprefixed, the others as `m<i>_<name>`
+        prefix = f"m{i}_" if i else ""
+        arrays.update({prefix + n: v.astype(np.float16) for n, v in params.items()})
     np.savez(out / "weights.npz", **arrays)  # uncompressed: loads faster, barely larger
     (out / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
     feats = sorted(model.feats, key=model.feats.__getitem__)
@@ -405,6 +453,11 @@ def load(path: Path) -> WindowTagger:
     vocab = {wd: i + 1 for i, wd in enumerate(words)}
     clusters = ClusterTable(vocab, w["clusters"])
     emb = w["emb_q"].astype(np.float32) * w["emb_scale"][:, None]
-    params = {n: w[n].astype(np.float32) for n in ("F", "W1", "b1", "W2", "b2", "W3", "b3")}
+    names = ("F", "W1", "b1", "W2", "b2", "W3", "b3")
     feats = {f: i for i, f in enumerate(feats_l)}
-    return WindowTagger(cfg, vocab, emb, feats, clusters, gaz, params)
+    net = WindowTagger(cfg, vocab, emb, feats, clusters, gaz, {n: w[n].astype(np.float32) for n in names})
+    i = 1
+    while f"m{i}_F" in w.files:
+        net._extra.append({n: w[f"m{i}_{n}"].astype(np.float32) for n in names})
+        i += 1
+    return net

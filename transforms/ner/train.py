@@ -26,6 +26,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from .consistency import NEIGHBOUR_SENTENCES  # noqa: E402
 from .text import read_conll  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,10 +122,11 @@ def resources(labeled: list[list[str]]):
     return words, emb, clusters, cids, gaz
 
 
-def build_nn(cfg, sents, words, emb, clusters, gaz):
+def build_nn(cfg, sents, words, emb, clusters, gaz, feats=None):
     from .nn import WindowTagger, build_feature_vocab
 
-    feats = build_feature_vocab(sents, clusters, gaz, cfg.min_feat_count)
+    if feats is None:
+        feats = build_feature_vocab(sents, clusters, gaz, cfg.min_feat_count)
     vocab = {w: i + 1 for i, w in enumerate(words)}
     return WindowTagger(cfg, vocab, emb, feats, clusters, gaz)
 
@@ -132,6 +134,8 @@ def build_nn(cfg, sents, words, emb, clusters, gaz):
 CRF_CFG = {"c1": 0.05, "c2": 0.05, "iters": 150}
 TEACHER = {"dropout": 0.5, "feat_dim": 32, "epochs": 4}
 STUDENT = {"dropout": 0.5, "feat_dim": 32, "epochs": 3}
+STUDENT_SEEDS = (7, 8, 9)  # students averaged in the committed ensemble (one seed's dev F1 varies by +-1)
+CONTEXT_SENTENCES = NEIGHBOUR_SENTENCES  # `akhbar ner`'s neighbourhood for the consistency pass
 NEWS_SENTENCES = 40_000  # unlabeled sentences tagged by the teachers (every 4th news paragraph)
 PSEUDO_TOKENS = 150_000  # budget of agreed pseudo-labeled tokens added to the student's data
 PSEUDO_WEIGHT = 1.0
@@ -175,10 +179,25 @@ def pseudo_labels(net, crf, news: list[list[str]]) -> tuple[list[list[str]], lis
 
 
 def bench(model, sents, gold, doc_ids=None):
+    """Scores and tokens/s; `doc_ids="context"`: the neighbouring sentences form each document."""
     from .evaluate import score
 
     t0 = time.perf_counter()
-    pred = model.tag(sents, doc_ids)
+    context = doc_ids == "context"
+    pred = model.tag(sents, [0] * len(sents) if context else doc_ids, CONTEXT_SENTENCES if context else None)
+    secs = time.perf_counter() - t0
+    return score(gold, pred), sum(map(len, sents)) / secs
+
+
+def bench_command(model, sents, gold):
+    """What `akhbar ner` prints for unmarked sentences: the pipeline's token-level post-processing."""
+    from transforms.mentions import tag_sentences
+
+    from . import Tagger
+    from .evaluate import score
+
+    t0 = time.perf_counter()
+    pred = tag_sentences(sents, Tagger(model), [0] * len(sents), context_radius=CONTEXT_SENTENCES)
     secs = time.perf_counter() - t0
     return score(gold, pred), sum(map(len, sents)) / secs
 
@@ -230,16 +249,22 @@ def main(argv: list[str] | None = None) -> int:
     all_s, all_t = sents + ps, tags + pt
     crf_proc = start_crf(all_s, all_t, res, work / "crf-student.crfsuite")
     weights = np.concatenate([np.ones(sum(map(len, sents))), np.full(sum(map(len, ps)), PSEUDO_WEIGHT)])
-    student = build_nn(nn.NNConfig(**STUDENT), all_s, *res[:3], gaz)
-    log(f"student window tagger on {len(all_s)} sentences: {student.cfg}")
-    nn.fit(student, all_s, all_t, epochs=student.cfg.epochs, weights=weights, log=log)
+    students = []
+    for seed in STUDENT_SEEDS:
+        feats = students[0].feats if students else None  # same data, same feature vocabulary
+        student = build_nn(nn.NNConfig(**STUDENT, seed=seed), all_s, *res[:3], gaz, feats)
+        log(f"student window tagger on {len(all_s)} sentences: {student.cfg}")
+        nn.fit(student, all_s, all_t, epochs=student.cfg.epochs, weights=weights, log=log)
+        students.append(student)
+    single = students[0]
+    ensemble = nn.WindowTagger.ensemble(students)
     crf_proc.join()
     if crf_proc.exitcode != 0:
         raise SystemExit(f"CRF training failed (exit code {crf_proc.exitcode})")
     crf_student = NumpyCRF.from_crfsuite(work / "crf-student.crfsuite", Featurizer(Lexicon(clusters, gaz)))
 
     if not args.dev:
-        nn.save(student, words, cids, args.out)
+        nn.save(ensemble, words, cids, args.out)
         save_crf(crf_student, args.out)
         meta = json.loads((args.out / "config.json").read_text())
         meta.update(
@@ -248,25 +273,33 @@ def main(argv: list[str] | None = None) -> int:
                 "crf_weight": CRF_WEIGHT,
                 "crf": CRF_CFG,
                 "teacher": TEACHER,
+                "student_seeds": list(STUDENT_SEEDS),
                 "pseudo": {"news_sentences": NEWS_SENTENCES, "tokens": PSEUDO_TOKENS, "weight": PSEUDO_WEIGHT},
             }
         )
         (args.out / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
         final = NERModel.load(args.out)  # score what was written (float16 / int8 weights)
-        student, crf_student = final.net, final.crf
+        ensemble, crf_student = final.net, final.crf
     ev_s, ev_g = splits[split]
     blocks = [i // DEV_BLOCK for i in range(len(ev_s))]
-    final = NERModel(student, crf_student, CRF_WEIGHT)
+    final = NERModel(ensemble, crf_student, CRF_WEIGHT)
+    n = len(STUDENT_SEEDS)
     cands = {
         "crf (gold only)": (NERModel(None, crf, 1.0), None),
         "crf (self-trained)": (NERModel(None, crf_student, 1.0), None),
         "nn (gold only)": (NERModel(teacher, None, 0.0), None),
-        "nn (self-trained)": (NERModel(student, None, 0.0), None),
+        f"nn (self-trained, seed {STUDENT_SEEDS[0]})": (NERModel(single, None, 0.0), None),
+        f"nn (self-trained, {n} seeds averaged)": (NERModel(ensemble, None, 0.0), None),
         "crf x nn (gold only)": (NERModel(teacher, crf, CRF_WEIGHT), None),
-        "crf x nn (self-trained): committed": (final, None),
+        f"crf x nn (self-trained, seed {STUDENT_SEEDS[0]})": (NERModel(single, crf_student, CRF_WEIGHT), None),
+        f"crf x nn (self-trained, {n} seeds averaged): committed": (final, None),
         f"committed + consistency, documents = {DEV_BLOCK}-sentence blocks": (final, blocks),
+        f"committed + consistency, +-{CONTEXT_SENTENCES} neighbouring sentences": (final, "context"),
     }
     scores = {name: report(name, split, *bench(m, ev_s, ev_g, d)) for name, (m, d) in cands.items()}
+    scores["akhbar ner (committed + pipeline post-processing + neighbouring sentences)"] = report(
+        "akhbar ner", split, *bench_command(final, ev_s, ev_g)
+    )
     out = (args.out / "scores.json") if not args.dev else (CACHE_DIR / "dev_scores.json")
     out.write_text(json.dumps({"split": split, "candidates": scores}, indent=2) + "\n")
     log(f"done in {time.time() - t0:.0f} s; scores in {out}")
