@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from flows.ner_command import CONTEXT_SENTENCES
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = PROJECT_ROOT / "seeds"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "local"
@@ -109,12 +111,14 @@ def _jsonable(value: object) -> object:
 def cmd_ner(args: argparse.Namespace) -> int:
     from flows.ner_command import run
 
+    if args.context < 0:
+        return _usage_error(f"--context must be 0 or more sentences, not {args.context}")
     if args.file is None:
-        return run(sys.stdin, sys.stdout)
+        return run(sys.stdin, sys.stdout, context=args.context)
     if not args.file.is_file():
         return _usage_error(f"token file {args.file} does not exist")
     with args.file.open(encoding="utf-8", newline="") as stream:
-        return run(stream, sys.stdout)
+        return run(stream, sys.stdout, context=args.context)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -334,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ner = commands.add_parser("ner", help="tag tokens (one per line, blank line between sentences) with the NER model")
     ner.add_argument("file", nargs="?", type=Path, default=None, help="token file (default: standard input)")
+    ner.add_argument(
+        "--context",
+        type=int,
+        default=CONTEXT_SENTENCES,
+        metavar="N",
+        help="without -DOCSTART- lines, a sentence's document context is the N sentences on each side"
+        f" (default {CONTEXT_SENTENCES}; 0 tags every sentence on its own)",
+    )
     ner.set_defaults(handler=cmd_ner, warehouse=None)
 
     sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse")

@@ -4,14 +4,18 @@ The input layout is kept line for line: every token line gives `token<TAB>tag` (
 surrounding whitespace), every blank line stays a blank line. Tags are IOB2 with types PER, ORG,
 LOC, MISC, from the same model and the same token-level post-processing as the pipeline
 (`transforms.mentions.tag_sentences`: IOB2 repair, punctuation and titles cut from entity edges,
-coordinated persons split).
+coordinated persons split, the first extractor's persons added where the tagger missed them or
+cut them short).
 
 Documents: the pipeline passes the tagger one document per article for its consistency pass (a
 name tagged once is tagged where it repeats). A token stream does not say where its documents
-end, so by default every sentence is tagged on its own; a line `-DOCSTART-` (the CoNLL convention)
-marks document boundaries, turns the consistency pass on for the documents it delimits, and is
-echoed as `-DOCSTART-<TAB>O`. Treating a whole unmarked input as one document was measured worse
-on the ANERcorp dev split (75.9 against 76.5 strict F1), since unrelated texts then share names.
+end, but files of sentences keep a document's sentences together, so by default a sentence's
+document is its neighbourhood: the `context` sentences on each side (default 5, chosen on the
+ANERcorp dev split: see `transforms.ner.consistency.NEIGHBOUR_SENTENCES`; the whole input as one
+document scores worse, since unrelated texts then share names). `context=0` tags every sentence
+on its own. A line `-DOCSTART-` (the
+CoNLL convention) marks document boundaries: the pass then uses whole documents, as the
+pipeline does, and the line is echoed as `-DOCSTART-<TAB>O`.
 
 Line ends may be LF, CRLF or CR; a UTF-8 byte-order mark is ignored. A line holding two fields
 (`token tag`, or a token with a space in it) is refused with its line number, exit status 2,
@@ -24,7 +28,10 @@ import re
 import sys
 from typing import TextIO
 
+from transforms.ner.consistency import NEIGHBOUR_SENTENCES
+
 DOCSTART = "-DOCSTART-"
+CONTEXT_SENTENCES = NEIGHBOUR_SENTENCES
 _INNER_SPACE = re.compile(r"\s")
 
 
@@ -67,10 +74,18 @@ def parse_lines(text: str) -> tuple[list[str | None], list[list[str]], list[int]
     return tokens, sentences, doc_ids
 
 
-def run(stream_in: TextIO, stream_out: TextIO, tagger=None, stream_err: TextIO | None = None) -> int:
+def run(
+    stream_in: TextIO,
+    stream_out: TextIO,
+    tagger=None,
+    stream_err: TextIO | None = None,
+    context: int = CONTEXT_SENTENCES,
+) -> int:
     """Tag ``stream_in`` to ``stream_out``; 0 on success, 2 on malformed input (message on stderr).
 
-    ``tagger``: anything with ``tag(sentences, doc_ids)``; default the committed model.
+    ``tagger``: anything with ``tag(sentences, doc_ids, context_radius=...)``; default the
+    committed model. ``context``: sentences on each side that form a sentence's document when the
+    input has no `-DOCSTART-` lines (0: every sentence on its own).
     """
     err = stream_err if stream_err is not None else sys.stderr
     try:
@@ -88,8 +103,13 @@ def run(stream_in: TextIO, stream_out: TextIO, tagger=None, stream_err: TextIO |
             from transforms.ner import Tagger
 
             tagger = Tagger.load()
-        documents = doc_ids if DOCSTART in tokens else None
-        tags = iter([t for sent in tag_sentences(sentences, tagger, documents) for t in sent])
+        if DOCSTART in tokens:
+            tagged = tag_sentences(sentences, tagger, doc_ids)
+        elif context > 0:
+            tagged = tag_sentences(sentences, tagger, [0] * len(sentences), context_radius=context)
+        else:
+            tagged = tag_sentences(sentences, tagger)
+        tags = iter([t for sent in tagged for t in sent])
     else:
         tags = iter(())
     out = []

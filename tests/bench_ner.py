@@ -4,8 +4,9 @@
     python -m tests.bench_ner --files 3000    # corpus files for the speed figure
 
 Quality: strict span micro F1 (conlleval rules: type and both boundaries exact) on the ANERcorp
-test split (CAMeL Lab), per type: the tagger on ANERcorp's own tokens (what `akhbar ner` prints,
-every sentence on its own), and the enrich step's extractors run on text: every block of 50
+test split (CAMeL Lab), per type: the tagger on ANERcorp's own tokens (what `akhbar ner` prints:
+the 5 sentences on each side stand in for the unmarked document; and with `--context 0`, every
+sentence on its own), and the enrich step's extractors run on text: every block of 50
 sentences becomes one article body (sentences on their own lines, tokens joined by spaces), the
 extractor's character spans are mapped back onto the tokens they touch (a span cut inside a token,
 وإيران -> إيران, marks the whole token), and the tags are scored against the gold ones.
@@ -135,12 +136,13 @@ def _tables(named: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def cli_tags(tagger, sents: list[list[str]]) -> list[list[str]]:
-    """Tags printed by `akhbar ner` for the tokens of ``sents`` (one document)."""
-    from flows.ner_command import run
+def cli_tags(tagger, sents: list[list[str]], context: int | None = None) -> list[list[str]]:
+    """Tags printed by `akhbar ner [--context N]` for the tokens of ``sents`` (no -DOCSTART- lines)."""
+    from flows.ner_command import CONTEXT_SENTENCES, run
 
     out = io.StringIO()
-    run(io.StringIO("\n\n".join("\n".join(s) for s in sents) + "\n"), out, tagger=tagger)
+    text = "\n\n".join("\n".join(s) for s in sents) + "\n"
+    run(io.StringIO(text), out, tagger=tagger, context=CONTEXT_SENTENCES if context is None else context)
     blocks = [b for b in out.getvalue().split("\n\n") if b.strip()]
     return [[line.split("\t")[1] for line in b.strip("\n").split("\n")] for b in blocks]
 
@@ -158,6 +160,7 @@ def quality(tagger) -> None:
         sents, gold = load_splits(ANERCORP)[split]
         named = {
             "akhbar ner (gold tokens)": score(gold, cli_tags(tagger, sents)),
+            "akhbar ner --context 0": score(gold, cli_tags(tagger, sents, context=0)),
             "enrich: tagger + gazetteer": score_extractor(lambda a: tag_mentions(a, tagger), sents, gold),
             "enrich: tagger only": score_extractor(
                 lambda a: tag_mentions(a, tagger, model_only), sents, gold

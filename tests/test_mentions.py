@@ -36,9 +36,11 @@ class DictTagger:
         self.names = {tuple(key(t) for t in name.split()): typ for name, typ in names.items()}
         self.longest = max((len(k) for k in self.names), default=1)
         self.calls: list[tuple[list[list[str]], list | None]] = []
+        self.radii: list[int | None] = []
 
-    def tag(self, sentences: list[list[str]], doc_ids=None) -> list[list[str]]:
+    def tag(self, sentences: list[list[str]], doc_ids=None, context_radius=None) -> list[list[str]]:
         self.calls.append((sentences, None if doc_ids is None else list(doc_ids)))
+        self.radii.append(context_radius)
         out = []
         for sent in sentences:
             keys = [key(t) for t in sent]
@@ -345,6 +347,18 @@ def test_tag_sentences_applies_the_pipeline_trimming() -> None:
     assert tag_sentences([], tagger) == []
     with pytest.raises(ValueError):
         tag_sentences(sents, tagger, doc_ids=[0])
+
+
+def test_tag_sentences_adds_the_first_extractors_persons_as_the_pipeline_does() -> None:
+    tagger = DictTagger({"الأسد": "PER", "دمشق": "LOC"})
+    sents = [["قال", "الرئيس", "السوري", "بشار", "الأسد", "في", "دمشق"], ["لا", "شيء"]]
+    # The listed full name strictly contains the tagger's short form and replaces it.
+    assert tag_sentences(sents, tagger) == [["O", "O", "O", "B-PER", "I-PER", "O", "B-LOC"], ["O", "O"]]
+    bare = tag_sentences(sents, tagger, config=MentionConfig(use_gazetteer=False))
+    assert bare == [["O", "O", "O", "O", "B-PER", "O", "B-LOC"], ["O", "O"]]
+    # The same persons are found by the enrich step on the same text.
+    text = _frame(" ".join(sents[0]))
+    assert ("PER", "بشار الأسد") in [(t, s) for t, s, _ in _found(tag_mentions(text, tagger))]
 
 
 # ---- properties -------------------------------------------------------------------------------

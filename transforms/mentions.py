@@ -307,18 +307,25 @@ def tag_sentences(
     tagger: SentenceTagger,
     doc_ids: Sequence[Hashable] | None = None,
     config: MentionConfig = MentionConfig(),
+    context_radius: int | None = None,
 ) -> list[list[str]]:
     """IOB2 tags of already tokenized sentences with the pipeline's token-level post-processing.
 
-    The same tagger call and the same span refinement (``refine_spans``: punctuation and titles
-    cut from span edges, coordinated persons split) as ``tag_mentions``; what happens below the
-    token (clitics, canonical names) has no place in token tags. ``doc_ids``: one document id per
-    sentence for the consistency pass.
+    The same tagger call, the same span refinement (``refine_spans``: punctuation and titles cut
+    from span edges, coordinated persons split) and the same first-extractor persons (with
+    ``config.use_gazetteer``; each sentence is its own text) as ``tag_mentions``; what happens
+    below the token (clitics, canonical names) has no place in token tags. ``doc_ids``: one document id per
+    sentence for the consistency pass; ``context_radius``: limit that pass to the sentences at
+    most that many places away in the same document (the tagger must accept the keyword).
     """
     gaz = load_gazetteer(config.entities.gazetteer_dir)
     if doc_ids is not None and len(doc_ids) != len(sentences):
         raise ValueError(f"{len(doc_ids)} doc_ids for {len(sentences)} sentences")
-    tags = tagger.tag([list(s) for s in sentences], doc_ids)
+    sents = [list(s) for s in sentences]
+    if context_radius is None:
+        tags = tagger.tag(sents, doc_ids)
+    else:
+        tags = tagger.tag(sents, doc_ids, context_radius=context_radius)
     lengths = [len(s) for s in sentences]
     frame = pl.DataFrame(
         {
@@ -328,6 +335,8 @@ def tag_sentences(
         }
     )
     spans = refine_spans(iob_spans(frame, sentence_columns=("sentence_index",)), gaz, config)
+    if config.use_gazetteer and spans.height:
+        spans = _with_listed_tokens(spans, config)
     flat = spans_to_tags(spans).to_list()
     out: list[list[str]] = []
     at = 0
@@ -335,6 +344,61 @@ def tag_sentences(
         out.append(flat[at : at + n])
         at += n
     return out
+
+
+def _with_listed_tokens(frame: pl.DataFrame, config: MentionConfig) -> pl.DataFrame:
+    """Token spans combined with the first extractor's mentions (step 6 of ``tag_mentions``).
+
+    Each sentence becomes a body (tokens joined by spaces) for ``extract_mentions``; its
+    ``gazetteer_types`` mentions and the tagger's spans are combined by ``combine`` with
+    ``config.prefer``, as in the pipeline, and a mention marks every token it touches (a mention
+    cut inside وإيران marks the token, as ANERcorp tags whole tokens).
+    """
+    frame = frame.with_row_index("_row").with_columns(
+        pl.col("sentence_index").cast(pl.String).alias("_doc"),
+        (pl.col("token").str.len_chars().cast(pl.Int64) + 1).alias("_step"),
+    )
+    frame = frame.with_columns((pl.col("_step").cum_sum().over("sentence_index") - pl.col("_step")).alias("_start"))
+    frame = frame.with_columns((pl.col("_start") + pl.col("_step") - 1).alias("_end"))
+    bodies = frame.group_by("_doc", maintain_order=True).agg(pl.col("token").str.join(" ").alias("body"))
+    listed = extract_mentions(bodies.rename({"_doc": "article_id"}), config.entities)
+    columns = ["article_id", "entity_type", "start_char", "end_char"]
+    listed = listed.filter(pl.col("entity_type").is_in(config.gazetteer_types)).select(columns)
+    tagged = (
+        frame.filter(pl.col("span").is_not_null())
+        .group_by("span", maintain_order=True)
+        .agg(
+            pl.col("_doc").first().alias("article_id"),
+            pl.col("span_type").first().alias("entity_type"),
+            pl.col("_start").min().alias("start_char"),
+            pl.col("_end").max().alias("end_char"),
+        )
+        .select(columns)
+    )
+    found = combine(tagged.cast(listed.schema), listed, config.prefer)  # type: ignore[arg-type]
+    found = found.sort("article_id", "start_char").with_row_index("_span")
+    # The mention a token touches: the last one starting before the token ends, if it reaches it.
+    hit = (
+        frame.select("_row", "_doc", "_start", (pl.col("_end") - 1).alias("_probe"))
+        .sort("_doc", "_probe")
+        .join_asof(
+            found.sort("article_id", "start_char"),
+            left_on="_probe",
+            right_on="start_char",
+            by_left="_doc",
+            by_right="article_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("end_char") > pl.col("_start"))
+        .select("_row", pl.col("_span").cast(pl.Int64).alias("span"), pl.col("entity_type").alias("span_type"))
+    )
+    return (
+        frame.drop("span", "span_type")
+        .join(hit, on="_row", how="left")
+        .sort("_row")
+        .drop("_row", "_doc", "_step", "_start", "_end")
+    )
 
 
 def _lexicon(gaz: Gazetteer) -> tuple[pl.Series, pl.Series, pl.Series]:
