@@ -349,6 +349,19 @@ def test_tag_sentences_applies_the_pipeline_trimming() -> None:
         tag_sentences(sents, tagger, doc_ids=[0])
 
 
+def test_listed_organisations_fill_gaps_but_never_override_the_tagger() -> None:
+    body = "قالت جبهة النصرة إن الجيش اللبناني انسحب"
+    found = _found(tag_mentions(_frame(body), DictTagger({})))
+    assert ("ORG", "جبهة النصرة", "جبهة النصرة") in found  # listed: added
+    assert not any("الجيش" in surface for _, surface, _ in found)  # found by a pattern only: not added
+    # Where the tagger has a span, its span stays (ANERcorp tags هآرتس, not صحيفة هآرتس).
+    found = _found(tag_mentions(_frame("قالت صحيفة هآرتس"), DictTagger({"هآرتس": "ORG"})))
+    assert [(t, s) for t, s, _ in found] == [("ORG", "هآرتس")]
+    assert tag_mentions(_frame(body), DictTagger({}), MentionConfig(listed_types=())).is_empty()
+    # akhbar ner adds the same organisations.
+    assert tag_sentences([body.split()], DictTagger({})) == [["O", "B-ORG", "I-ORG", "O", "O", "O", "O"]]
+
+
 def test_tag_sentences_adds_the_first_extractors_persons_as_the_pipeline_does() -> None:
     tagger = DictTagger({"الأسد": "PER", "دمشق": "LOC"})
     sents = [["قال", "الرئيس", "السوري", "بشار", "الأسد", "في", "دمشق"], ["لا", "شيء"]]

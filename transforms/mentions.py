@@ -24,7 +24,8 @@ can count, all as polars expressions over the tokens of a whole batch:
    (``entities.entity_ids``), so one real-world entity has one id in every batch.
 6. With ``use_gazetteer``, the first (gazetteer and heuristics) extractor's persons are added where
    they overlap no tagger span, and replace tagger spans they strictly contain (علي شمخاني over
-   شمخاني): it knows listed names and role-introduced names the tagger misses or cuts short.
+   شمخاني): it knows listed names and role-introduced names the tagger misses or cuts short. Its
+   listed organisations (جبهة النصرة) are added where they overlap no tagger span.
 
 ``tag_sentences`` is the same token-level path for text that is already tokenized (`akhbar ner`).
 """
@@ -80,7 +81,10 @@ class MentionConfig:
     ``use_gazetteer``: combine with the first extractor's mentions of ``gazetteer_types``; on
     overlap ``prefer`` decides (see ``combine``). The defaults were chosen on the ANERcorp dev
     split, where the first extractor's places and organizations cost more than they bring (the
-    measurements are in ``tests/bench_ner.py``). ``entities``: that extractor's own config.
+    measurements are in ``tests/bench_ner.py``). ``listed_types``: of the other types, the first
+    extractor's mentions of names listed in the gazetteer (جبهة النصرة, مجلس الشعب السوري) are
+    added where they overlap no tagger span; pattern-found ones (الجيش اللبناني, وزارة الخارجية,
+    which ANERcorp does not tag) are not. ``entities``: that extractor's own config.
     ``trim_roles``: cut titles and roles from span starts. ``split_coordinations``: a person span
     holding و + another name is two people. ``strip_clitics``: cut attached proclitics from a
     span's first token (``min_stem_letters``: letters the rest must keep).
@@ -95,6 +99,7 @@ class MentionConfig:
     use_gazetteer: bool = True
     gazetteer_types: tuple[str, ...] = ("PER",)
     prefer: str = "longer"
+    listed_types: tuple[str, ...] = ("ORG",)
     trim_roles: bool = True
     split_coordinations: bool = True
     strip_clitics: bool = True
@@ -336,7 +341,7 @@ def tag_sentences(
     )
     spans = refine_spans(iob_spans(frame, sentence_columns=("sentence_index",)), gaz, config)
     if config.use_gazetteer and spans.height:
-        spans = _with_listed_tokens(spans, config)
+        spans = _with_listed_tokens(spans, gaz, config)
     flat = spans_to_tags(spans).to_list()
     out: list[list[str]] = []
     at = 0
@@ -346,13 +351,13 @@ def tag_sentences(
     return out
 
 
-def _with_listed_tokens(frame: pl.DataFrame, config: MentionConfig) -> pl.DataFrame:
+def _with_listed_tokens(frame: pl.DataFrame, gaz: Gazetteer, config: MentionConfig) -> pl.DataFrame:
     """Token spans combined with the first extractor's mentions (step 6 of ``tag_mentions``).
 
-    Each sentence becomes a body (tokens joined by spaces) for ``extract_mentions``; its
-    ``gazetteer_types`` mentions and the tagger's spans are combined by ``combine`` with
-    ``config.prefer``, as in the pipeline, and a mention marks every token it touches (a mention
-    cut inside وإيران marks the token, as ANERcorp tags whole tokens).
+    Each sentence becomes a body (tokens joined by spaces) for ``extract_mentions``; its mentions
+    and the tagger's spans are combined by ``combine_listed``, as in the pipeline, and a mention
+    marks every token it touches (a mention cut inside وإيران marks the token, as ANERcorp tags
+    whole tokens).
     """
     frame = frame.with_row_index("_row").with_columns(
         pl.col("sentence_index").cast(pl.String).alias("_doc"),
@@ -363,7 +368,6 @@ def _with_listed_tokens(frame: pl.DataFrame, config: MentionConfig) -> pl.DataFr
     bodies = frame.group_by("_doc", maintain_order=True).agg(pl.col("token").str.join(" ").alias("body"))
     listed = extract_mentions(bodies.rename({"_doc": "article_id"}), config.entities)
     columns = ["article_id", "entity_type", "start_char", "end_char"]
-    listed = listed.filter(pl.col("entity_type").is_in(config.gazetteer_types)).select(columns)
     tagged = (
         frame.filter(pl.col("span").is_not_null())
         .group_by("span", maintain_order=True)
@@ -375,7 +379,8 @@ def _with_listed_tokens(frame: pl.DataFrame, config: MentionConfig) -> pl.DataFr
         )
         .select(columns)
     )
-    found = combine(tagged.cast(listed.schema), listed, config.prefer)  # type: ignore[arg-type]
+    tagged = tagged.cast(listed.select(columns).schema)  # type: ignore[arg-type]
+    found = combine_listed(tagged, listed, gaz, config, columns)
     found = found.sort("article_id", "start_char").with_row_index("_span")
     # The mention a token touches: the last one starting before the token ends, if it reaches it.
     hit = (
@@ -645,6 +650,28 @@ def combine(tagged: pl.DataFrame, listed: pl.DataFrame, prefer: str = "longer") 
     return pl.concat([kept, added])
 
 
+def combine_listed(
+    found: pl.DataFrame, listed: pl.DataFrame, gaz: Gazetteer, config: MentionConfig, columns: list[str]
+) -> pl.DataFrame:
+    """Tagger mentions plus the first extractor's (``extract_mentions`` rows), as ``config`` says.
+
+    Its ``gazetteer_types`` mentions are combined with ``config.prefer``; then its mentions of
+    ``listed_types`` whose canonical name is a gazetteer entry fill gaps the tagger left. Both
+    frames end with ``columns`` (``name`` is the extractor's canonical name).
+    """
+    listed = listed.with_columns(pl.col("canonical_name").alias("name"))
+    primary = listed.filter(pl.col("entity_type").is_in(config.gazetteer_types)).select(columns)
+    found = combine(found.select(columns), primary, config.prefer)
+    extra_types = [t for t in config.listed_types if t not in config.gazetteer_types]
+    if extra_types:
+        names = gaz.aliases.filter(pl.col("entity_type").is_in(extra_types)).select(
+            pl.col("canonical").alias("name"), "entity_type"
+        )
+        extra = listed.join(names.unique(), on=["name", "entity_type"], how="semi").select(columns)
+        found = combine(found, extra, "tagger")
+    return found
+
+
 def _without_overlaps(extra: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
     """Rows of ``extra`` overlapping no row of ``kept`` (same article; ``kept`` rows never overlap).
 
@@ -759,16 +786,8 @@ def tag_mentions(
     articles = articles.select(pl.col("article_id").cast(pl.String), pl.col("body"))
     found = model_mentions(articles, tagger, config, gaz)
     if config.use_gazetteer:
-        listed = extract_mentions(articles, config.entities)
-        listed = listed.filter(pl.col("entity_type").is_in(config.gazetteer_types)).select(
-            "article_id",
-            "entity_type",
-            "surface",
-            "start_char",
-            "end_char",
-            pl.col("canonical_name").alias("name"),
-        )
-        found = combine(found, listed, config.prefer)
+        columns = ["article_id", "entity_type", "surface", "start_char", "end_char", "name"]
+        found = combine_listed(found, extract_mentions(articles, config.entities), gaz, config, columns)
     found = found.filter(pl.col("entity_type").is_in(config.types))
     if found.is_empty():
         return _no_mentions()
