@@ -3,8 +3,9 @@
 Steps: embedding corpus from the unlabeled news articles + ANERcorp train -> word2vec -> k-means
 clusters -> gazetteers (PyPI package data + the project's lists) -> teacher CRF and teacher window
 tagger on ANERcorp train -> news sentences on which both agree become pseudo-labeled data ->
-student CRF and student window tagger on train + pseudo-labels -> artifact in
-`transforms/ner/model/` and test scores of every candidate in `model/scores.json`.
+student CRF and three student window taggers (seeds 7, 8, 9, averaged) on train + pseudo-labels
+-> artifact in `transforms/ner/model/` and test scores of every candidate in `model/scores.json`
+(the last one is `akhbar ner`'s path: the pipeline's post-processing and +-5 sentence context).
 `--dev` does the same on train minus the dev split and scores dev instead (nothing written).
 """
 
