@@ -245,9 +245,7 @@ def _first_network(tagger):
     from transforms.ner.nn import WindowTagger
 
     model = tagger._model
-    net = model.net
-    single = WindowTagger(net.cfg, net.vocab, net.emb, net.feats, net.clusters, net.gazetteer, net.p)
-    return Tagger(NERModel(single, model.crf, model.crf_weight))
+    return Tagger(NERModel(WindowTagger.ensemble([model.net]), model.crf, model.crf_weight))
 
 
 def _sentences(articles) -> tuple[list[list[str]], list[str]]:

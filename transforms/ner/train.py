@@ -136,7 +136,6 @@ CRF_CFG = {"c1": 0.05, "c2": 0.05, "iters": 150}
 TEACHER = {"dropout": 0.5, "feat_dim": 32, "epochs": 4}
 STUDENT = {"dropout": 0.5, "feat_dim": 32, "epochs": 3}
 STUDENT_SEEDS = (7, 8, 9)  # students averaged in the committed ensemble (one seed's dev F1 varies by +-1)
-CONTEXT_SENTENCES = NEIGHBOUR_SENTENCES  # `akhbar ner`'s neighbourhood for the consistency pass
 NEWS_SENTENCES = 40_000  # unlabeled sentences tagged by the teachers (every 4th news paragraph)
 PSEUDO_TOKENS = 150_000  # budget of agreed pseudo-labeled tokens added to the student's data
 PSEUDO_WEIGHT = 1.0
@@ -185,7 +184,7 @@ def bench(model, sents, gold, doc_ids=None):
 
     t0 = time.perf_counter()
     context = doc_ids == "context"
-    pred = model.tag(sents, [0] * len(sents) if context else doc_ids, CONTEXT_SENTENCES if context else None)
+    pred = model.tag(sents, [0] * len(sents) if context else doc_ids, NEIGHBOUR_SENTENCES if context else None)
     secs = time.perf_counter() - t0
     return score(gold, pred), sum(map(len, sents)) / secs
 
@@ -198,7 +197,7 @@ def bench_command(model, sents, gold):
     from .evaluate import score
 
     t0 = time.perf_counter()
-    pred = tag_sentences(sents, Tagger(model), [0] * len(sents), context_radius=CONTEXT_SENTENCES)
+    pred = tag_sentences(sents, Tagger(model), [0] * len(sents), context_radius=NEIGHBOUR_SENTENCES)
     secs = time.perf_counter() - t0
     return score(gold, pred), sum(map(len, sents)) / secs
 
@@ -295,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         f"crf x nn (self-trained, seed {STUDENT_SEEDS[0]})": (NERModel(single, crf_student, CRF_WEIGHT), None),
         f"crf x nn (self-trained, {n} seeds averaged): committed": (final, None),
         f"committed + consistency, documents = {DEV_BLOCK}-sentence blocks": (final, blocks),
-        f"committed + consistency, +-{CONTEXT_SENTENCES} neighbouring sentences": (final, "context"),
+        f"committed + consistency, +-{NEIGHBOUR_SENTENCES} neighbouring sentences": (final, "context"),
     }
     scores = {name: report(name, split, *bench(m, ev_s, ev_g, d)) for name, (m, d) in cands.items()}
     scores["akhbar ner (committed + pipeline post-processing + neighbouring sentences)"] = report(
