@@ -36,7 +36,7 @@ bench: setup
 
 train-ner: setup
 	$(UV) sync --frozen --python $(PYTHON) --group train
-	$(VENV)/bin/python -m transforms.ner.train
+	$(VENV)/bin/python -m transforms.ner.training.train
 
 gazetteer: setup
 	$(VENV)/bin/python -m transforms.data.build_gazetteer

@@ -12,7 +12,7 @@ extractor's character spans are mapped back onto the tokens they touch (a span c
 وإيران -> إيران, marks the whole token), and the tags are scored against the gold ones.
 
 How the enrich step's defaults (``transforms.mentions.MentionConfig``) were chosen: on the dev
-split (train's held-out blocks, ``transforms.ner.train.load_splits``), with a tagger of the
+split (train's held-out blocks, ``transforms.ner.training.anercorp.load_splits``), with a tagger of the
 committed kind (CRF x window network, without self-training) trained on train minus dev, and on
 the five seed articles' reference list (``tests/fixtures/seed_entities.json``):
 
@@ -122,7 +122,7 @@ def mentions_to_tags(mentions, tokens, lengths: list[int]) -> list[list[str]]:
 
 def score_extractor(extract, sents: list[list[str]], gold: list[list[str]], block: int = BLOCK):
     """Strict scores of ``extract(articles) -> mentions`` on ANERcorp sentences turned into text."""
-    from transforms.ner.evaluate import score
+    from transforms.ner.training.scoring import score
 
     articles, tokens = bodies_from_sentences(sents, block)
     pred = mentions_to_tags(extract(articles), tokens, [len(s) for s in sents])
@@ -156,8 +156,8 @@ def cli_tags(tagger, sents: list[list[str]], context: int | None = None) -> list
 def quality(tagger) -> None:
     from transforms.entities import extract_mentions
     from transforms.mentions import MentionConfig, tag_mentions
-    from transforms.ner.evaluate import score
-    from transforms.ner.train import load_splits
+    from transforms.ner.training.anercorp import load_splits
+    from transforms.ner.training.scoring import score
 
     model_only = MentionConfig(use_gazetteer=False)
     # The committed model is trained on all of train, dev included: only the test split says

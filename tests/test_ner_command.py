@@ -96,8 +96,8 @@ def test_anercorp_test_split_scored_from_the_command_output() -> None:
     test_file = ANERCORP / "ANERCorp_CamelLab_test.txt"
     if not test_file.exists():
         pytest.skip(f"ANERcorp not found at {ANERCORP}")
-    from transforms.ner.evaluate import score
-    from transforms.ner.text import read_conll
+    from transforms.ner.training.anercorp import read_conll
+    from transforms.ner.training.scoring import score
 
     sents, gold = read_conll(test_file)
     text = "\n\n".join("\n".join(s) for s in sents) + "\n"

@@ -1,18 +1,22 @@
-"""The committed NER model, the conlleval-compatible scorer, IOB2 repair, the consistency pass.
+"""The tagger at run time: the committed model, IOB2 chunks and repair, keys, the consistency pass.
 
-Nothing here retrains: the model tests only load the committed artifact.
+Nothing here retrains: the model tests only load the committed artifact. Training and scoring:
+`test_ner_training.py`.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from transforms.ner import MODEL_DIR, Tagger
 from transforms.ner.consistency import propagate
-from transforms.ner.evaluate import score, spans
-from transforms.ner.text import key, read_conll, repair_iob2, strip_prefix
+from transforms.ner.iob2 import repair_iob2, spans
+from transforms.ner.text import key, strip_prefix
 
 # A sentence in ANERcorp's tokenisation and the tags the committed model gives it.
 SENTENCE = ["وقال", "الرئيس", "الفرنسي", "جاك", "شيراك", "في", "باريس", "إن"]
@@ -20,7 +24,7 @@ SENTENCE += ["الاتحاد", "الأوروبي", "سيدعم", "الأمم", "
 RECORDED = ["O", "O", "O", "B-PER", "I-PER", "O", "B-LOC", "O", "B-ORG", "I-ORG", "O", "B-ORG", "I-ORG"]
 
 
-# ---- scorer ---------------------------------------------------------------------------------
+# ---- IOB2 chunks ---------------------------------------------------------------------------------
 def test_spans_follow_conlleval_chunking() -> None:
     assert spans(["B-PER", "I-PER", "O", "B-LOC"]) == [("PER", 0, 2), ("LOC", 3, 4)]
     # An entity may start with I- (conlleval counts it), and a type change opens a new chunk.
@@ -29,37 +33,6 @@ def test_spans_follow_conlleval_chunking() -> None:
     assert spans(["B-ORG", "B-ORG", "I-ORG"]) == [("ORG", 0, 1), ("ORG", 1, 3)]
     assert spans(["O", "O"]) == []
     assert spans([]) == []
-
-
-def test_score_is_strict_on_type_and_both_boundaries() -> None:
-    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "I-ORG", "O", "B-MISC"]]
-    pred = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "I-ORG", "O", "O", "I-MISC"]]
-    s = score(gold, pred)
-    # Right: PER (0,2) and MISC (4,5, opened by I- in the prediction). Wrong: LOC typed ORG,
-    # ORG one token short.
-    assert (s["ALL"].tp, s["ALL"].n_pred, s["ALL"].n_gold) == (2, 4, 4)
-    assert s["ALL"].precision == pytest.approx(0.5)
-    assert s["ALL"].recall == pytest.approx(0.5)
-    assert s["ALL"].f1 == pytest.approx(0.5)
-    assert s["PER"].f1 == pytest.approx(1.0)
-    assert s["LOC"].recall == 0.0 and s["LOC"].n_pred == 0
-    assert s["ORG"].precision == 0.0 and s["ORG"].n_pred == 2 and s["ORG"].n_gold == 1
-    assert s["MISC"].f1 == pytest.approx(1.0)
-
-
-def test_score_matches_conlleval_on_a_known_case() -> None:
-    # conlleval on these two lines reports: found 3 phrases; 1 correct; precision 33.33%,
-    # recall 50.00%, FB1 40.00 (the I-LOC after B-PER is its own LOC chunk).
-    gold = [["B-PER", "I-PER", "O", "B-LOC", "O"]]
-    pred = [["B-PER", "I-LOC", "O", "B-LOC", "O"]]
-    s = score(gold, pred)["ALL"]
-    assert (s.tp, s.n_pred, s.n_gold) == (1, 3, 2)
-    assert round(100 * s.f1, 2) == 40.00
-
-
-def test_score_rejects_misaligned_input() -> None:
-    with pytest.raises(ValueError):
-        score([["O"]], [["O", "O"]])
 
 
 # ---- IOB2 repair, text helpers ---------------------------------------------------------------
@@ -76,14 +49,6 @@ def test_normalised_keys_and_clitics() -> None:
     assert key("القاهرة") == "القاهره"
     assert strip_prefix(key("وإيران")) == ("و", "ايران")
     assert strip_prefix("بلد") == ("", "بلد")  # too short to hold a clitic
-
-
-def test_read_conll_maps_pers_to_per(tmp_path) -> None:
-    f = tmp_path / "x.txt"
-    f.write_text("جاك B-PERS\nشيراك I-PERS\n\nفي O\nباريس B-LOC\n", encoding="utf-8")
-    sents, tags = read_conll(f)
-    assert sents == [["جاك", "شيراك"], ["في", "باريس"]]
-    assert tags == [["B-PER", "I-PER"], ["O", "B-LOC"]]
 
 
 def test_consistency_fills_untagged_repeats_within_a_document_only() -> None:
@@ -110,35 +75,6 @@ def test_consistency_radius_limits_the_context_to_neighbouring_sentences() -> No
     assert propagate(sents, tags, docs, radius=0) == tags
     # Document boundaries still bound the window.
     assert propagate(sents, tags, [0] * 6 + [1] * 5, radius=6)[6] == ["O", "O"]
-
-
-def test_an_ensemble_averages_its_members_and_survives_save_and_load(tmp_path) -> None:
-    import numpy as np
-
-    from transforms.ner import nn
-
-    words = ["قال", "شيراك", "في", "باريس"]
-    emb = np.vstack([np.zeros((1, 4)), np.eye(4)]).astype(np.float32)
-    clusters = {w: ("0",) for w in words}
-    feats = nn.build_feature_vocab([words], clusters, {}, 1)
-    vocab = {w: i + 1 for i, w in enumerate(words)}
-    cfg = nn.NNConfig(window=1, feat_dim=3, hidden1=5, hidden2=4)
-    nets = [
-        nn.WindowTagger(nn.NNConfig(**{**cfg.__dict__, "seed": seed}), vocab, emb, feats, clusters, {})
-        for seed in (1, 2)
-    ]
-    sents = [words, words[::-1]]
-    both = nn.WindowTagger.ensemble(nets)
-    expected = (nets[0].log_probs(sents) + nets[1].log_probs(sents)) / 2
-    assert np.allclose(both.log_probs(sents), expected, atol=1e-6)
-    assert len(nets[0].members) == 1  # building an ensemble leaves its members alone
-    nn.save(both, words, np.zeros((len(words), 1), np.int64), tmp_path)
-    loaded = nn.load(tmp_path)
-    assert len(loaded.members) == 2
-    assert np.allclose(loaded.log_probs(sents), expected, atol=2e-2)  # float16 weights
-    other = nn.WindowTagger(nn.NNConfig(window=2), vocab, emb, feats, clusters, {})
-    with pytest.raises(ValueError):
-        both.add_member(other)
 
 
 # ---- the committed model -----------------------------------------------------------------------
@@ -187,3 +123,29 @@ def test_doc_ids_enable_the_consistency_pass(tagger: Tagger) -> None:
         tagger.tag(batch, doc_ids=["a"])
     with pytest.raises(ValueError):
         tagger.tag(batch, doc_ids=["a", "a"], context_radius=-1)
+
+
+@needs_model
+def test_tagging_imports_neither_training_nor_scoring_nor_crfsuite_nor_scipy() -> None:
+    """Loading and running the tagger, the enrich step and `akhbar ner` stays on the run-time modules."""
+    token_lines = "\n".join(SENTENCE) + "\n"
+    script = f"""
+import io, sys
+import polars as pl
+from flows.ner_command import run
+from transforms.mentions import tag_mentions
+from transforms.ner import Tagger
+tagger = Tagger.load()
+assert tagger.tag([{SENTENCE!r}], doc_ids=["a"]) == [{RECORDED!r}]
+tag_mentions(pl.DataFrame({{"article_id": ["a"], "body": [{" ".join(SENTENCE)!r}]}}), tagger)
+run(io.StringIO({token_lines!r}), io.StringIO(), tagger=tagger)
+print(" ".join(sorted(sys.modules)))
+"""
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert {"transforms.ner.model", "transforms.mentions", "flows.ner_command"} <= loaded  # the tagger really ran
+    unwanted = {m for m in loaded if m.split(".")[0] in ("pycrfsuite", "scipy", "gensim")}
+    unwanted |= {m for m in loaded if m.startswith("transforms.ner.training") or m == "transforms.ner.gazetteer"}
+    assert not unwanted, sorted(unwanted)

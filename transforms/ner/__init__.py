@@ -4,6 +4,7 @@
     tagger.tag([["قال", "الرئيس", "بشار", "الأسد"]])  # -> [["O", "O", "B-PER", "I-PER"]]
 
 Tokens are whitespace tokens with clitics attached, as in ANERcorp. See MODEL_CARD.md.
+Tagging imports only run-time modules; training and scoring live in `transforms.ner.training`.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 
-from .evaluate import spans
+from .iob2 import spans
 from .text import key, strip_prefix
 
 MAX_LEN = 4

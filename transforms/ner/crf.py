@@ -1,87 +1,33 @@
-"""The feature CRF: trained with python-crfsuite, evaluated in numpy for batch tagging."""
+"""The feature CRF evaluated in numpy for batch tagging (trained with python-crfsuite: `training/crf.py`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pycrfsuite
 
 from .features import WINDOW, Featurizer
 
 MEMO_LIMIT = 500_000  # distinct token types kept between calls
 
 
-def train_crf(
-    feat: Featurizer,
-    sents: list[list[str]],
-    tags: list[list[str]],
-    out: Path,
-    c1: float = 0.05,
-    c2: float = 0.05,
-    iters: int = 200,
-) -> Path:
-    """L-BFGS CRF with elastic-net regularisation; deterministic (single thread, fixed data order)."""
-    tr = pycrfsuite.Trainer(verbose=False)
-    for s, t in zip(sents, tags, strict=True):
-        tr.append(feat.sentence(s), t)
-    tr.set_params({"c1": c1, "c2": c2, "max_iterations": iters, "feature.possible_transitions": True})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tr.train(str(out))
-    return out
-
-
-class CRFModel:
-    """A loaded crfsuite model plus the featurizer it was trained with."""
-
-    def __init__(self, path: Path, feat: Featurizer):
-        self.tagger = pycrfsuite.Tagger()
-        self.tagger.open(str(path))
-        self.feat = feat
-
-    def tag(self, sents: list[list[str]]) -> list[list[str]]:
-        t = self.tagger
-        f = self.feat.sentence
-        return [list(t.tag(f(s))) if s else [] for s in sents]
-
-
 class NumpyCRF:
-    """The trained CRF evaluated in numpy: same features and weights, batch Viterbi and marginals.
+    """The trained CRF evaluated in numpy: same features and weights, emission scores of whole batches.
 
     A linear-chain CRF's emission score is a sum of weights of the token's attributes. With the
     featurizer's layout (own-token attributes, +-2 window attributes, two bigrams) this splits into
     per-type vectors computed once per distinct token type of a batch, gathered over the window,
-    plus two bigram lookups per token: far faster than one crfsuite call per sentence, and it
-    gives marginals for mixing with the neural tagger.
+    plus two bigram lookups per token: far faster than one crfsuite call per sentence, and the
+    scores mix with the neural tagger's in one Viterbi pass (`model.NERModel`).
     """
 
     def __init__(self, attrs: list[str], weights: np.ndarray, trans: np.ndarray, feat: Featurizer):
         self.attr_index = {a: i for i, a in enumerate(attrs)}
         self.attrs = attrs
-        # (A + 1, T) in nn.TAGS order; the last row stays zero (see `_add_types`).
+        # (A + 1, T) in iob2.TAGS order; the last row stays zero (see `_add_types`).
         self.w = np.vstack([weights, np.zeros((1, weights.shape[1]))]).astype(np.float32)
         self.trans = trans.astype(np.float32)  # (T, T) from -> to
         self.feat = feat
         self._memo: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
         self._bound = np.stack([self._sum([f"{o}BOUND"]) for o in WINDOW])
-
-    @staticmethod
-    def from_crfsuite(path: Path, feat: Featurizer) -> NumpyCRF:
-        from .nn import TAGS
-
-        tg = pycrfsuite.Tagger()
-        tg.open(str(path))
-        info = tg.info()
-        lab = {t: i for i, t in enumerate(TAGS)}
-        attrs = sorted({a for a, _ in info.state_features})
-        aidx = {a: i for i, a in enumerate(attrs)}
-        w = np.zeros((len(attrs), len(TAGS)), np.float32)
-        for (a, y), v in info.state_features.items():
-            w[aidx[a], lab[y]] = v
-        tr = np.zeros((len(TAGS), len(TAGS)), np.float32)
-        for (y1, y2), v in info.transitions.items():
-            tr[lab[y1], lab[y2]] = v
-        return NumpyCRF(attrs, w, tr, feat)
 
     def _sum(self, attrs: list[str]) -> np.ndarray:
         rows = [i for i in (self.attr_index.get(a) for a in attrs) if i is not None]
@@ -153,32 +99,3 @@ class NumpyCRF:
             hit = b >= 0
             e[hit] += self.w[b[hit]]
         return e
-
-    def marginals(self, emis: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Per-token label marginals (n_tokens, T) by batched forward-backward."""
-        from .nn import _pad_batches
-
-        out = np.empty_like(emis)
-        for idx, flat, mask, lmax in _pad_batches(lengths):
-            e = np.zeros((len(idx), lmax, emis.shape[1]), np.float32)
-            e[mask] = emis[flat]
-            ln = lengths[idx]
-            alpha = np.zeros_like(e)
-            alpha[:, 0] = e[:, 0]
-            tr = self.trans[None]
-            for i in range(1, lmax):
-                a = _lse(alpha[:, i - 1][:, :, None] + tr, axis=1) + e[:, i]
-                alpha[:, i] = np.where((i < ln)[:, None], a, alpha[:, i - 1])
-            beta = np.zeros_like(e)
-            for i in range(lmax - 2, -1, -1):
-                b = _lse(tr + (e[:, i + 1] + beta[:, i + 1])[:, None, :], axis=2)
-                beta[:, i] = np.where((i + 1 < ln)[:, None], b, 0.0)
-            logz = _lse(alpha[np.arange(len(idx)), ln - 1], axis=1)
-            m = np.exp(alpha + beta - logz[:, None, None])
-            out[flat] = m[mask]
-        return out
-
-
-def _lse(x: np.ndarray, axis: int) -> np.ndarray:
-    mx = x.max(axis=axis, keepdims=True)
-    return (mx + np.log(np.exp(x - mx).sum(axis=axis, keepdims=True))).squeeze(axis)

@@ -4,8 +4,8 @@ The two models err differently (the CRF leans on exact word and bigram identitie
 tagger on news-corpus vectors and character n-grams). They are combined as a product of experts:
 each token's tag score is `w * CRF emission + (1 - w) * neural log-probability`, transitions are
 `w * CRF transitions` plus the IOB2 constraints, and one Viterbi pass decodes. Both models run in
-numpy (the CRF's weights are read out of crfsuite at training time), so tagging needs neither
-crfsuite nor any deep-learning runtime.
+numpy (the CRF's weights are read out of crfsuite at training time, `training/crf.py`), so tagging
+needs neither crfsuite nor any deep-learning runtime.
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ from . import nn
 from .consistency import propagate
 from .crf import NumpyCRF
 from .features import Featurizer, Lexicon
-from .text import repair_iob2
+from .iob2 import TAGS, repair_iob2
+from .viterbi import allowed_transitions, decode
 
 CRF_ARRAYS = "crf.npz"
 CRF_ATTRS = "crf_attributes.txt"
 
 
-def save_crf(crf: NumpyCRF, out: Path) -> None:
-    """CRF weights as float16 arrays plus the attribute names, one per line."""
-    np.savez(out / CRF_ARRAYS, w=crf.w[:-1].astype(np.float16), trans=crf.trans.astype(np.float32))
-    (out / CRF_ATTRS).write_text("\n".join(crf.attrs) + "\n", encoding="utf-8")
-
-
 def load_crf(path: Path, net: nn.WindowTagger) -> NumpyCRF:
+    """The CRF stored by `training.crf.save_crf`, keyed on the network's clusters and gazetteer."""
     arr = np.load(path / CRF_ARRAYS)
     attrs = (path / CRF_ATTRS).read_text(encoding="utf-8").split("\n")[:-1]
     feat = Featurizer(Lexicon(clusters=net.clusters, gazetteer=net.gazetteer))
@@ -48,8 +44,8 @@ class NERModel:
         self.net = net
         self.crf = crf
         self.crf_weight = 1.0 if net is None else (0.0 if crf is None else crf_weight)
-        n_tags = len(nn.TAGS)
-        trans = nn.allowed_transitions()
+        n_tags = len(TAGS)
+        trans = allowed_transitions()
         if crf is not None:
             trans = trans + self.crf_weight * np.vstack([crf.trans, np.zeros((1, n_tags), np.float32)])
         self.trans = trans
@@ -78,7 +74,7 @@ class NERModel:
         lengths = np.array([len(s) for s in sents], np.int64)
         if not len(sents) or lengths.sum() == 0:
             return [[] for _ in sents]
-        tags = nn.decode(self.scores(sents), lengths, self.trans)
+        tags = decode(self.scores(sents), lengths, self.trans)
         if doc_ids is not None:
             tags = propagate(sents, tags, doc_ids, radius=context_radius)
         return [repair_iob2(t) for t in tags]

@@ -1,11 +1,11 @@
 """A window neural tagger in plain numpy: frozen news-corpus embeddings + learned sparse features.
 
-Each token is the concatenation of its word2vec vector (trained here on the news corpus, frozen so
+Each token is the concatenation of its word2vec vector (trained on the news corpus, frozen so
 that words never seen in the labeled data keep a meaningful vector) and the sum of learned
 embeddings of its sparse features (word identity, clitic-stripped stem, affixes, character
 n-grams, shape, cluster ids, gazetteer labels). A two-layer MLP reads a +-K token window and gives
-tag probabilities; a constrained Viterbi turns them into valid IOB2. Training and inference need
-only numpy, so the runtime stays light.
+tag probabilities; a constrained Viterbi (`viterbi.py`) turns them into valid IOB2. Inference
+needs only numpy, so the runtime stays light; training lives in `training/network.py`.
 """
 
 from __future__ import annotations
@@ -16,43 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .iob2 import TAGS
 from .text import affix_features, key, strip_prefix
 
-TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
-TAG_ID = {t: i for i, t in enumerate(TAGS)}
 MEMO_LIMIT = 500_000  # distinct token types kept between calls
-
-
-def allowed_transitions() -> np.ndarray:
-    """`A[i, j]` is 0 when tag j may follow tag i in IOB2, `-inf` otherwise (row 9 = sentence start)."""
-    a = np.zeros((len(TAGS) + 1, len(TAGS)), dtype=np.float32)
-    for j, t in enumerate(TAGS):
-        if t.startswith("I-"):
-            for i, p in enumerate((*TAGS, "START")):
-                if p[2:] != t[2:]:
-                    a[i, j] = -np.inf
-    return a
-
-
-def viterbi_batch(logp: np.ndarray, lengths: np.ndarray, trans: np.ndarray) -> np.ndarray:
-    """Best tag path per padded sentence. `logp` is (S, L, T); `trans` (T+1, T) with the start row last."""
-    s_n, l_n, t_n = logp.shape
-    score = logp[:, 0, :] + trans[-1][None, :]
-    back = np.zeros((s_n, l_n, t_n), dtype=np.int8)
-    tr = trans[:-1]
-    for i in range(1, l_n):
-        cand = score[:, :, None] + tr[None, :, :]  # (S, from, to)
-        best = cand.argmax(axis=1)
-        new = np.take_along_axis(cand, best[:, None, :], axis=1)[:, 0, :] + logp[:, i, :]
-        live = (i < lengths)[:, None]
-        score = np.where(live, new, score)
-        back[:, i, :] = np.where(live, best, np.arange(t_n)[None, :])
-    path = np.zeros((s_n, l_n), dtype=np.int64)
-    cur = score.argmax(axis=1)
-    for i in range(l_n - 1, -1, -1):
-        path[:, i] = cur
-        cur = back[np.arange(s_n), i, cur]
-    return path
 
 
 @dataclass(frozen=True)
@@ -97,7 +64,7 @@ def token_features(tok: str, clusters, gazetteer: dict) -> list[str]:
 
 
 class WindowTagger:
-    """Parameters and batch inference of the window tagger (training lives in `fit`)."""
+    """Parameters and batch inference of the window tagger (training: `training.network.fit`)."""
 
     def __init__(
         self,
@@ -115,7 +82,6 @@ class WindowTagger:
         self.feats = feats  # feature string -> row of F (0 = padding, 1 = sentence boundary)
         self.clusters = clusters
         self.gazetteer = gazetteer
-        self.trans = allowed_transitions()
         self._memo: dict[str, tuple[int, np.ndarray]] = {}
         d_in = (2 * cfg.window + 1) * (emb.shape[1] + cfg.feat_dim)
         if params is None:
@@ -264,147 +230,6 @@ class WindowTagger:
             out[s : s + chunk] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return out
 
-    def tag(self, sents: list[list[str]]) -> list[list[str]]:
-        lengths = np.array([len(s) for s in sents], np.int64)
-        if not len(sents) or lengths.sum() == 0:
-            return [[] for _ in sents]
-        lp = self.log_probs(sents)
-        return decode(lp, lengths, self.trans)
-
-
-def _pad_batches(lengths: np.ndarray, size: int = 256):
-    """Groups of sentences of similar length: (indices, flat token rows, padding mask, max length)."""
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    order = np.argsort(lengths, kind="stable")
-    order = order[lengths[order] > 0]
-    for i in range(0, len(order), size):
-        idx = order[i : i + size]
-        lmax = int(lengths[idx].max())
-        mask = np.arange(lmax)[None, :] < lengths[idx][:, None]
-        flat = (starts[idx][:, None] + np.arange(lmax)[None, :])[mask]
-        yield idx, flat, mask, lmax
-
-
-def decode(lp: np.ndarray, lengths: np.ndarray, trans: np.ndarray) -> list[list[str]]:
-    """Constrained Viterbi over flat token scores, batching sentences of similar length."""
-    out: list[list[str]] = [[] for _ in lengths]
-    for idx, flat, mask, lmax in _pad_batches(lengths):
-        pad = np.zeros((len(idx), lmax, lp.shape[1]), np.float32)
-        pad[mask] = lp[flat]
-        path = viterbi_batch(pad, lengths[idx], trans)
-        for r, s in enumerate(idx):
-            out[s] = [TAGS[t] for t in path[r, : lengths[s]]]
-    return out
-
-
-def build_feature_vocab(sents: list[list[str]], clusters: dict, gazetteer: dict, min_count: int) -> dict[str, int]:
-    """Feature strings seen at least `min_count` times in the training tokens (0 = pad, 1 = boundary)."""
-    counts: dict[str, int] = {}
-    for s in sents:
-        for t in s:
-            for f in token_features(t, clusters, gazetteer):
-                counts[f] = counts.get(f, 0) + 1
-    feats = {"<pad>": 0, "<bound>": 1}
-    for f in sorted(counts):
-        if counts[f] >= min_count:
-            feats[f] = len(feats)
-    return feats
-
-
-def fit(
-    model: WindowTagger,
-    sents: list[list[str]],
-    tags: list[list[str]],
-    epochs: int,
-    dev: tuple[list[list[str]], list[list[str]]] | None = None,
-    weights: np.ndarray | None = None,
-    log=print,
-) -> list[float]:
-    """Adam on token cross-entropy with dropout; lazy (row-wise) Adam for the sparse table.
-
-    Returns dev F1 per epoch when `dev` is given. Deterministic for a fixed seed and thread count.
-    """
-    from scipy import sparse
-
-    from .evaluate import score
-
-    cfg = model.cfg
-    p = model.p
-    rng = np.random.default_rng(cfg.seed + 1)
-    wids, fids, pos = model.encode(sents)
-    y = np.fromiter((TAG_ID[t] for ts in tags for t in ts), np.int64)
-    w_tok = np.ones(len(y), np.float32) if weights is None else weights.astype(np.float32)
-    k = cfg.window
-    offs = np.arange(-k, k + 1)
-    de = model.emb.shape[1]
-    m = {n: np.zeros_like(v) for n, v in p.items()}
-    v2 = {n: np.zeros_like(v) for n, v in p.items()}
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    step = 0
-    history: list[float] = []
-    for ep in range(epochs):
-        order = rng.permutation(len(pos))
-        tot = 0.0
-        for s in range(0, len(order), cfg.batch):
-            bi = order[s : s + cfg.batch]
-            win = pos[bi][:, None] + offs[None, :]  # (B, W)
-            fw = fids[win]  # (B, W, maxf)
-            x = np.concatenate([model.emb[wids[win]], p["F"][fw].sum(axis=2)], axis=2)
-            bsz = len(bi)
-            h0 = x.reshape(bsz, -1)
-            d0 = (rng.random(h0.shape) >= cfg.dropout).astype(np.float32) / (1 - cfg.dropout)
-            h0d = h0 * d0
-            a1 = h0d @ p["W1"] + p["b1"]
-            h1 = np.maximum(a1, 0)
-            a2 = h1 @ p["W2"] + p["b2"]
-            h2 = np.maximum(a2, 0)
-            d2 = (rng.random(h2.shape) >= cfg.dropout).astype(np.float32) / (1 - cfg.dropout)
-            h2d = h2 * d2
-            z = h2d @ p["W3"] + p["b3"]
-            z -= z.max(axis=1, keepdims=True)
-            pr = np.exp(z)
-            pr /= pr.sum(axis=1, keepdims=True)
-            yb = y[bi]
-            wb = w_tok[bi]
-            tot += float(-(np.log(pr[np.arange(bsz), yb] + 1e-9) * wb).sum())
-            g = pr
-            g[np.arange(bsz), yb] -= 1
-            g *= (wb / bsz)[:, None]
-            grads = {"W3": h2d.T @ g, "b3": g.sum(0)}
-            dh2 = (g @ p["W3"].T) * d2 * (a2 > 0)
-            grads["W2"] = h1.T @ dh2
-            grads["b2"] = dh2.sum(0)
-            dh1 = (dh2 @ p["W2"].T) * (a1 > 0)
-            grads["W1"] = h0d.T @ dh1
-            grads["b1"] = dh1.sum(0)
-            dx = ((dh1 @ p["W1"].T) * d0).reshape(bsz, len(offs), -1)[:, :, de:]  # (B, W, fd)
-            # dF = S^T dx with S the (window slot x feature) incidence matrix, on the touched rows only.
-            uniq, inv = np.unique(fw.reshape(-1), return_inverse=True)
-            inc = sparse.csr_matrix(
-                (np.ones(inv.size, np.float32), inv.reshape(-1), np.arange(0, inv.size + 1, fw.shape[2])),
-                shape=(bsz * len(offs), len(uniq)),
-            )
-            gf = np.asarray(inc.T @ dx.reshape(-1, dx.shape[2]), dtype=np.float32)
-            keep = uniq > 1
-            uniq, gf = uniq[keep], gf[keep]
-            step += 1
-            c1 = 1 - b1**step
-            c2 = 1 - b2**step
-            for n, gr in grads.items():
-                m[n] = b1 * m[n] + (1 - b1) * gr
-                v2[n] = b2 * v2[n] + (1 - b2) * gr * gr
-                p[n] -= cfg.lr * (m[n] / c1) / (np.sqrt(v2[n] / c2) + eps)
-            mf = m["F"][uniq] = b1 * m["F"][uniq] + (1 - b1) * gf
-            vf = v2["F"][uniq] = b2 * v2["F"][uniq] + (1 - b2) * gf * gf
-            p["F"][uniq] -= cfg.lr * (mf / c1) / (np.sqrt(vf / c2) + eps)
-        msg = f"epoch {ep + 1}: loss {tot / len(order):.4f}"
-        if dev is not None:
-            f1 = score(dev[1], model.tag(dev[0]))["ALL"].f1
-            history.append(f1)
-            msg += f" dev F1 {100 * f1:.2f}"
-        log(msg, flush=True)
-    return history
-
 
 class ClusterTable:
     """Cluster ids by key, read from the stored array on demand (a dict of tuples loads slowly)."""
@@ -422,28 +247,8 @@ class ClusterTable:
         return tuple(names[c] for c in self.ids[row - 1])
 
 
-def save(model: WindowTagger, words: list[str], cluster_ids: np.ndarray, out: Path) -> None:
-    """Write the artifact: int8 embeddings (row scales), float16 weights, plain-text vocabularies."""
-    out.mkdir(parents=True, exist_ok=True)
-    emb = model.emb
-    scale = np.maximum(np.abs(emb).max(axis=1), 1e-8) / 127.0
-    q = np.round(emb / scale[:, None]).astype(np.int8)
-    arrays = {"emb_q": q, "emb_scale": scale.astype(np.float32), "clusters": cluster_ids.astype(np.int16)}
-    for i, params in enumerate(model.members):  # member 0 unprefixed, the others as `m<i>_<name>`
-        prefix = f"m{i}_" if i else ""
-        arrays.update({prefix + n: v.astype(np.float16) for n, v in params.items()})
-    np.savez(out / "weights.npz", **arrays)  # uncompressed: loads faster, barely larger
-    (out / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    feats = sorted(model.feats, key=model.feats.__getitem__)
-    (out / "features.txt").write_text("\n".join(feats) + "\n", encoding="utf-8")
-    gaz = "".join(f"{k}\t{v}\n" for k, v in sorted(model.gazetteer.items()))
-    (out / "gazetteer.tsv").write_text(gaz, encoding="utf-8")
-    cfg = {f: getattr(model.cfg, f) for f in model.cfg.__dataclass_fields__}
-    (out / "config.json").write_text(json.dumps({"kind": "window-nn", "config": cfg}, indent=2) + "\n")
-
-
 def load(path: Path) -> WindowTagger:
-    """Read an artifact written by `save`; weights come back as float32."""
+    """Read an artifact written by `training.network.save_network`; weights come back as float32."""
     meta = json.loads((path / "config.json").read_text())
     cfg = NNConfig(**meta["config"])
     w = np.load(path / "weights.npz")

@@ -1,4 +1,4 @@
-"""Reading ANERcorp-style files and the light Arabic normalisation every feature is keyed on.
+"""The light Arabic normalisation every feature is keyed on.
 
 Spelling in news text varies freely between alef forms, final ya/alef maqsura and ta marbuta/ha;
 keying every lookup (vocabulary, clusters, embeddings, gazetteers) on one normalised form lets
@@ -8,9 +8,6 @@ the tagger treat those variants as the same word.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-TYPES = ("PER", "ORG", "LOC", "MISC")
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _TRANS = str.maketrans(
@@ -58,43 +55,6 @@ def strip_prefix(k: str) -> tuple[str, str]:
 def news_tokens(text: str) -> list[str]:
     """Keys of an unlabeled news paragraph, in the same form as `key` gives for labeled tokens."""
     return _WORD.findall(normalize(text))
-
-
-def read_conll(path: Path) -> tuple[list[list[str]], list[list[str]]]:
-    """Sentences of tokens and IOB2 tags (`PERS` renamed `PER`) from a `token tag` file."""
-    sents: list[list[str]] = []
-    tags: list[list[str]] = []
-    cur_w: list[str] = []
-    cur_t: list[str] = []
-    for line in path.read_text(encoding="utf-8").split("\n"):
-        line = line.strip()
-        if not line:
-            if cur_w:
-                sents.append(cur_w)
-                tags.append(cur_t)
-                cur_w, cur_t = [], []
-            continue
-        word, _, tag = line.rpartition(" ")
-        if not word:  # a line holding only one field: a token with no tag
-            word, tag = tag, "O"
-        cur_w.append(word)
-        cur_t.append(tag.replace("PERS", "PER"))
-    if cur_w:
-        sents.append(cur_w)
-        tags.append(cur_t)
-    return sents, tags
-
-
-def repair_iob2(tags: list[str]) -> list[str]:
-    """Valid IOB2: an `I-X` after `O` or after another type becomes `B-X`."""
-    out: list[str] = []
-    prev = "O"
-    for t in tags:
-        if t.startswith("I-") and (prev == "O" or prev[2:] != t[2:]):
-            t = "B-" + t[2:]
-        out.append(t)
-        prev = t
-    return out
 
 
 def affix_features(k: str, pfx: str, stem: str) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import key, news_tokens
+from ..text import key, news_tokens
 
 _TEXT = re.compile(r"<TEXT>(.*?)</TEXT>", re.S)
 _TITLE = re.compile(r"<TITLE>(.*?)</TITLE>", re.S)

@@ -1,4 +1,4 @@
-"""Train the committed tagger from the project's own data: `python -m transforms.ner.train`.
+"""Train the committed tagger from the project's own data: `python -m transforms.ner.training.train`.
 
 Steps: embedding corpus from the unlabeled news articles + ANERcorp train -> word2vec -> k-means
 clusters -> gazetteers (PyPI package data + the project's lists) -> teacher CRF and teacher window
@@ -27,50 +27,25 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from .consistency import NEIGHBOUR_SENTENCES  # noqa: E402
-from .text import read_conll  # noqa: E402
+from .. import MODEL_DIR, Tagger, nn  # noqa: E402
+from ..consistency import NEIGHBOUR_SENTENCES  # noqa: E402
+from ..features import Featurizer, Lexicon  # noqa: E402
+from ..gazetteer import build_gazetteer  # noqa: E402
+from ..iob2 import spans  # noqa: E402
+from ..model import NERModel  # noqa: E402
+from .anercorp import DEV_BLOCK, SHARED_DATA, load_splits  # noqa: E402
+from .crf import crf_from_crfsuite, save_crf, train_crf  # noqa: E402
+from .embed import build_corpus, kmeans, news_sentences, train_word2vec  # noqa: E402
+from .network import build_feature_vocab, fit, save_network  # noqa: E402
+from .scoring import score, table  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO.parent / "shared" / "data" / "anercorp"
-NEWS_DIR = REPO.parent / "shared" / "data" / "news_corpus"
-MODEL_DIR = Path(__file__).resolve().parent / "model"
+NEWS_DIR = SHARED_DATA / "news_corpus"
 
-DEV_SEED = 13
-DEV_BLOCK = 50  # sentences per contiguous block (ANERcorp keeps a document's sentences together)
-DEV_FRACTION = 0.1
 CRF_WEIGHT = 0.5  # the CRF's weight in the product of experts (chosen on dev)
-
-
-def dev_blocks(n_sents: int) -> np.ndarray:
-    """Boolean mask of train sentences held out as dev: 10% of contiguous blocks, fixed seed."""
-    n_blocks = (n_sents + DEV_BLOCK - 1) // DEV_BLOCK
-    rng = np.random.default_rng(DEV_SEED)
-    picked = rng.choice(n_blocks, size=max(1, round(n_blocks * DEV_FRACTION)), replace=False)
-    mask = np.zeros(n_sents, dtype=bool)
-    for b in picked:
-        mask[b * DEV_BLOCK : (b + 1) * DEV_BLOCK] = True
-    return mask
-
-
-def load_splits(data_dir: Path = DATA_DIR) -> dict[str, tuple[list[list[str]], list[list[str]]]]:
-    """`full` (all of train), `train` (full minus dev), `dev`, and `test`."""
-    s, t = read_conll(data_dir / "ANERCorp_CamelLab_train.txt")
-    mask = dev_blocks(len(s))
-    ts, tt = read_conll(data_dir / "ANERCorp_CamelLab_test.txt")
-    keep = [i for i, m in enumerate(mask) if not m]
-    held = [i for i, m in enumerate(mask) if m]
-    return {
-        "full": (s, t),
-        "train": ([s[i] for i in keep], [t[i] for i in keep]),
-        "dev": ([s[i] for i in held], [t[i] for i in held]),
-        "test": (ts, tt),
-    }
 
 
 def lexical_resources(w2v, max_words: int = 100_000, ks: tuple[int, ...] = (64, 256, 1024)):
     """Trimmed vocabulary + vectors (frequency order) and multi-granularity cluster ids per key."""
-    from .embed import kmeans
-
     words = list(w2v.wv.index_to_key[:max_words])
     vecs = np.asarray(w2v.wv.vectors[: len(words)], dtype=np.float32)
     assigns = [kmeans(vecs, k, seed=k) for k in ks]
@@ -88,8 +63,6 @@ def log(*a, **k) -> None:
 def embeddings(labeled: list[list[str]], news_dir: Path = NEWS_DIR, cache: Path = CACHE_DIR):
     """Word2vec over the news corpus + labeled train text (cached: the result is deterministic)."""
     from gensim.models import Word2Vec
-
-    from .embed import build_corpus, train_word2vec
 
     # The cache is keyed on what the vectors depend on: corpus manifest, labeled text, settings.
     digest = hashlib.sha256()
@@ -111,8 +84,6 @@ def embeddings(labeled: list[list[str]], news_dir: Path = NEWS_DIR, cache: Path 
 
 def resources(labeled: list[list[str]]):
     """Vocabulary, unit-length vectors (row 0 = unknown), cluster ids, gazetteer."""
-    from .gazetteer import build_gazetteer
-
     w2v = embeddings(labeled)
     log("k-means clusters")
     words, vecs, clusters = lexical_resources(w2v)
@@ -124,12 +95,10 @@ def resources(labeled: list[list[str]]):
 
 
 def build_nn(cfg, sents, words, emb, clusters, gaz, feats=None):
-    from .nn import WindowTagger, build_feature_vocab
-
     if feats is None:
         feats = build_feature_vocab(sents, clusters, gaz, cfg.min_feat_count)
     vocab = {w: i + 1 for i, w in enumerate(words)}
-    return WindowTagger(cfg, vocab, emb, feats, clusters, gaz)
+    return nn.WindowTagger(cfg, vocab, emb, feats, clusters, gaz)
 
 
 CRF_CFG = {"c1": 0.05, "c2": 0.05, "iters": 150}
@@ -142,9 +111,6 @@ PSEUDO_WEIGHT = 1.0
 
 
 def _crf_child(sents, tags, clusters, gaz, path: Path, cfg: dict) -> None:
-    from .crf import train_crf
-    from .features import Featurizer, Lexicon
-
     train_crf(Featurizer(Lexicon(clusters, gaz)), sents, tags, path, **cfg)
 
 
@@ -160,9 +126,6 @@ def start_crf(sents, tags, res, path: Path):
 
 def pseudo_labels(net, crf, news: list[list[str]]) -> tuple[list[list[str]], list[list[str]]]:
     """News sentences on which the neural tagger and the CRF agree and find an entity, up to the budget."""
-    from .evaluate import spans
-    from .model import NERModel
-
     nn_tags = NERModel(net, None, 0.0).tag(news)
     crf_tags = NERModel(None, crf, 1.0).tag(news)
     sents: list[list[str]] = []
@@ -180,8 +143,6 @@ def pseudo_labels(net, crf, news: list[list[str]]) -> tuple[list[list[str]], lis
 
 def bench(model, sents, gold, doc_ids=None):
     """Scores and tokens/s; `doc_ids="context"`: the neighbouring sentences form each document."""
-    from .evaluate import score
-
     t0 = time.perf_counter()
     context = doc_ids == "context"
     pred = model.tag(sents, [0] * len(sents) if context else doc_ids, NEIGHBOUR_SENTENCES if context else None)
@@ -193,9 +154,6 @@ def bench_command(model, sents, gold):
     """What `akhbar ner` prints for unmarked sentences: the pipeline's token-level post-processing."""
     from transforms.mentions import tag_sentences
 
-    from . import Tagger
-    from .evaluate import score
-
     t0 = time.perf_counter()
     pred = tag_sentences(sents, Tagger(model), [0] * len(sents), context_radius=NEIGHBOUR_SENTENCES)
     secs = time.perf_counter() - t0
@@ -203,8 +161,6 @@ def bench_command(model, sents, gold):
 
 
 def report(name: str, split: str, res, tps: float) -> dict:
-    from .evaluate import table
-
     log(f"{name} on {split}: {tps:,.0f} tokens/s (cold)\n" + table(res))
     return {
         "tokens_per_s_cold": round(tps),
@@ -213,12 +169,6 @@ def report(name: str, split: str, res, tps: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import nn
-    from .crf import NumpyCRF
-    from .embed import news_sentences
-    from .features import Featurizer, Lexicon
-    from .model import NERModel, save_crf
-
     ap = argparse.ArgumentParser(description="Train the ANERcorp tagger and write transforms/ner/model/.")
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument(
@@ -237,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     crf_proc = start_crf(sents, tags, res, work / "crf.crfsuite")
     teacher = build_nn(nn.NNConfig(**TEACHER), sents, *res[:3], gaz)
     log(f"teacher window tagger on {len(sents)} sentences: {teacher.cfg}")
-    nn.fit(teacher, sents, tags, epochs=teacher.cfg.epochs, log=log)
+    fit(teacher, sents, tags, epochs=teacher.cfg.epochs, log=log)
     crf_proc.join()
     if crf_proc.exitcode != 0:
         raise SystemExit(f"CRF training failed (exit code {crf_proc.exitcode})")
-    crf = NumpyCRF.from_crfsuite(work / "crf.crfsuite", Featurizer(Lexicon(clusters, gaz)))
+    crf = crf_from_crfsuite(work / "crf.crfsuite", Featurizer(Lexicon(clusters, gaz)))
 
     news = news_sentences(NEWS_DIR, NEWS_SENTENCES, every=4)
     ps, pt = pseudo_labels(teacher, crf, news)
@@ -254,17 +204,17 @@ def main(argv: list[str] | None = None) -> int:
         feats = students[0].feats if students else None  # same data, same feature vocabulary
         student = build_nn(nn.NNConfig(**STUDENT, seed=seed), all_s, *res[:3], gaz, feats)
         log(f"student window tagger on {len(all_s)} sentences: {student.cfg}")
-        nn.fit(student, all_s, all_t, epochs=student.cfg.epochs, weights=weights, log=log)
+        fit(student, all_s, all_t, epochs=student.cfg.epochs, weights=weights, log=log)
         students.append(student)
     single = students[0]
     ensemble = nn.WindowTagger.ensemble(students)
     crf_proc.join()
     if crf_proc.exitcode != 0:
         raise SystemExit(f"CRF training failed (exit code {crf_proc.exitcode})")
-    crf_student = NumpyCRF.from_crfsuite(work / "crf-student.crfsuite", Featurizer(Lexicon(clusters, gaz)))
+    crf_student = crf_from_crfsuite(work / "crf-student.crfsuite", Featurizer(Lexicon(clusters, gaz)))
 
     if not args.dev:
-        nn.save(ensemble, words, cids, args.out)
+        save_network(ensemble, words, cids, args.out)
         save_crf(crf_student, args.out)
         meta = json.loads((args.out / "config.json").read_text())
         meta.update(
