@@ -63,11 +63,11 @@ TEXT_PLANES = range(0x30000)
 
 # --- word patterns -------------------------------------------------------------------------
 
-# A word: a whitespace-separated token holding a letter or a digit. One match per such token
-# (the match starts at its first letter or digit and runs to the next whitespace), so
-# ``str.count_matches(WORD)`` counts words. Used by stats, dedup and boilerplate alike.
+# A word: a whitespace-separated token holding a letter or a digit ("-", "***" and "|" are not).
+# One match per such token (from its first letter or digit to the next whitespace), so
+# ``str.count_matches(WORD)`` counts words; stats, dedup and boilerplate all count with it.
 WORD = r"[\p{L}\p{N}]\S*"
-# A token made only of Arabic letters, marks and tatweel (no digits, Latin or punctuation).
+# A whole token made only of Arabic letters, marks and tatweel (no digits, Latin or punctuation).
 ARABIC_WORD = r"^[\u0621-\u064a\u064b-\u065f\u0670\u0640]+$"
 
 # --- proclitics and enclitics --------------------------------------------------------------
