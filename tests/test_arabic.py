@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from transforms.arabic import (
     ARTICLE,
     CONJUNCTIONS,
+    DEFINITE,
     DIACRITICS,
+    LEADING_CONJUNCTION,
     LETTER_FOLDS,
     NER_PREFIXES,
     PREPOSITIONS,
@@ -176,6 +178,14 @@ def test_letter_folds_map_variants_to_base_letters() -> None:
 
 def test_proclitics_are_conjunction_preposition_and_both() -> None:
     assert PROCLITICS == ("و", "ف", "ب", "ل", "ك", "وب", "ول", "وك", "فب", "فل", "فك")
+
+
+def test_definite_and_conjunction_patterns() -> None:
+    assert DEFINITE == "^[وف]?(?:ال|لل|بال|كال)"
+    assert LEADING_CONJUNCTION == "^[وف]"
+    words = ["الرئيس", "والرئيس", "للرئيس", "بالرئيس", "فكالرئيس", "رئيس", "لرئيس"]
+    definite = pl.DataFrame({"k": words}).select(pl.col("k").str.contains(DEFINITE))["k"].to_list()
+    assert definite == [True, True, True, True, True, False, False]
 
 
 def test_ner_prefixes_are_proclitics_with_or_without_the_article_longest_first() -> None:

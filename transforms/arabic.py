@@ -79,6 +79,11 @@ ARTICLE = "ال"
 # preposition, conjunction + preposition.
 PROCLITICS = CONJUNCTIONS + PREPOSITIONS + tuple(c + p for c in CONJUNCTIONS for p in PREPOSITIONS)
 
+# A key that starts with a conjunction (what is left after it is the bare word).
+LEADING_CONJUNCTION = rf"^[{''.join(CONJUNCTIONS)}]"
+# A definite key: the article, after an optional conjunction and ب or ك, or the contraction لل.
+DEFINITE = rf"^[{''.join(CONJUNCTIONS)}]?(?:{ARTICLE}|لل|ب{ARTICLE}|ك{ARTICLE})"
+
 _CONJ = rf"^([{''.join(CONJUNCTIONS)}][{MARKS}]*)"
 _PREP = rf"^([{''.join(PREPOSITIONS)}][{MARKS}]*)"
 _CONJ_PREP = rf"^([{''.join(CONJUNCTIONS)}][{MARKS}]*[{''.join(PREPOSITIONS)}][{MARKS}]*)"

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.arabic import ARABIC_WORD, clitic_variants, match_key, token_key
+from transforms.arabic import ARABIC_WORD, DEFINITE, clitic_variants, match_key, token_key
 from transforms.tokenize import QUOTES, TokenizeConfig, tokenize
 
 GAZETTEER_DIR = Path(__file__).resolve().parent / "data" / "gazetteer"
@@ -60,7 +60,6 @@ ENTITY_SCHEMA: dict[str, pl.DataType] = {
 
 # Candidate sources, best first when two candidates cover the same tokens.
 _GAZETTEER, _PATTERN, _PERSON, _SHORT = 0, 1, 2, 3
-_ARTICLE = r"^[وف]?(?:ال|لل|بال|كال)"
 _NISBA = r"^ال.{2,}(?:ي|يه|يين|يون)$"
 _QUOTE_CHARS = "[" + "".join(QUOTES) + "]"
 # Function words that are also very common first names once letters are folded (على/علي).
@@ -331,7 +330,7 @@ def _name_shapes(seq: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
             (key.is_in(names) & pl.col("token").str.contains(ARABIC_WORD) & ~key.is_in(stop)).alias(
                 "_given_ok"
             ),
-            (key.str.contains(_ARTICLE) & ~key.is_in(stop)).alias("_definite"),
+            (key.str.contains(DEFINITE) & ~key.is_in(stop)).alias("_definite"),
             (
                 pl.col("token").str.contains(ARABIC_WORD)
                 & ~key.is_in(stop)

@@ -42,7 +42,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from transforms.arabic import ARABIC_WORD, DIACRITICS, clitic_variants, match_key, token_key
+from transforms.arabic import ARABIC_WORD, DIACRITICS, LEADING_CONJUNCTION, clitic_variants, match_key, token_key
 from transforms.entities import (
     ENTITY_TYPES,
     GAZETTEER_DIR,
@@ -197,7 +197,7 @@ def _role_flags(frame: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
     institutions = gaz.roles.filter(pl.col("kind") == "institution")["key"].implode()
     names = gaz.first_names.implode()
     frame = frame.with_columns(key.alias("_key")).with_columns(
-        pl.col("_key").str.replace(r"^[وف]", "").alias("_bare")
+        pl.col("_key").str.replace(LEADING_CONJUNCTION, "").alias("_bare")
     )
     # Two-word roles (ولي العهد, آية الله, رئيس الوزراء): both words are role words.
     next_in_span = pl.col("span").shift(-1) == pl.col("span")
