@@ -8,6 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms.arabic import match_key
 from transforms.entities import (
     ENTITY_SCHEMA,
     MENTION_SCHEMA,
@@ -16,7 +17,6 @@ from transforms.entities import (
     entity_ids,
     extract_mentions,
 )
-from transforms.normalize import match_key
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -113,7 +113,7 @@ def test_entity_ids_are_stable_and_spelling_independent() -> None:
     ids = entity_ids(pl.Series(["LOC", "LOC", "ORG"]), pl.Series(["إيران", "ايران", "إيران"]))
     assert ids.to_list()[:2] == [expected, expected]
     assert ids[2] != expected and len(ids[2]) == 16
-    # The id key is the shared normalize.match_key of the canonical name.
+    # The id key is the shared arabic.match_key of the canonical name.
     key = pl.DataFrame({"c": ["إيران"]}).select(match_key(pl.col("c")))["c"][0]
     assert key == "ايران"
 

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from transforms.arabic import match_key
 from transforms.dedup import add_content_keys, exact_dedup
 from transforms.frame import DUPLICATE
 from transforms.neardup import (
@@ -19,7 +20,6 @@ from transforms.neardup import (
     near_dedup,
     shingle_hashes,
 )
-from transforms.normalize import match_key
 
 VOCABULARY = [
     "قال", "وزير", "الخارجية", "إن", "المباحثات", "تناولت", "الوضع", "في", "المنطقة", "وسبل",

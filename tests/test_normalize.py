@@ -1,11 +1,10 @@
-"""Display-text hygiene and the dedup match key."""
+"""Display-text hygiene."""
 
 from __future__ import annotations
 
 import unicodedata
 
 import polars as pl
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +12,6 @@ from transforms.normalize import (
     PRESENTATION_FORMS,
     clean_display_column,
     clean_display_text,
-    match_key,
-    with_match_key,
 )
 
 
@@ -22,10 +19,6 @@ def clean(*texts: str | None) -> list[str | None]:
     return (
         pl.DataFrame({"t": list(texts)}, schema={"t": pl.String}).select(clean_display_text(pl.col("t")))["t"].to_list()
     )
-
-
-def key(*texts: str | None) -> list[str | None]:
-    return pl.DataFrame({"t": list(texts)}, schema={"t": pl.String}).select(match_key(pl.col("t")))["t"].to_list()
 
 
 # --- clean_display_text ----------------------------------------------------------------------
@@ -109,56 +102,3 @@ def test_fast_column_version_equals_the_expression(texts: list[str]) -> None:
 def test_cleaning_is_idempotent(texts: list[str]) -> None:
     once = clean(*texts)
     assert clean(*once) == once
-
-
-# --- match_key --------------------------------------------------------------------------------
-
-
-def test_match_key_folds_letters_diacritics_digits_punctuation_and_case() -> None:
-    assert key("إلى «أحمد» في المدرسةِ، ٢٠١٨ Hello,  WORLD!\n\tآخر ٱلكتاب مشيراً") == [
-        "الي احمد في المدرسه 2018 hello world اخر الكتاب مشيرا"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("left", "right"),
-    [
-        ("مدرسة", "مدرسه"),
-        ("إلى", "الى"),
-        ("أستانا ٧", "استانا 7"),
-        ("مُحَمَّد", "محمد"),
-        ("مـــحمد", "محمد"),
-        ("سوريا،الخميس", "سوريا ، الخميس"),
-        ("“محمد”", '"محمد"'),
-        ("ﻻ", "لا"),
-        ("a\u00a0b", "A B"),
-        ("؟!", "..."),
-    ],
-)
-def test_spelling_variants_share_a_key(left: str, right: str) -> None:
-    assert key(left) == key(right)
-
-
-def test_different_words_keep_different_keys() -> None:
-    left, right = key("سورية", "سوريا")
-    assert left != right
-
-
-def test_match_key_of_punctuation_only_is_empty() -> None:
-    assert key("«»، ؛ ؟ ...", None) == ["", None]
-
-
-def test_with_match_key_adds_a_column() -> None:
-    frame = with_match_key(pl.DataFrame({"body": ["أحمد.", None]}))
-    assert frame["match_key"].to_list() == ["احمد", None]
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.lists(_ALPHABET, max_size=60).map("".join), min_size=1, max_size=10))
-def test_match_key_is_stable_and_plain(texts: list[str]) -> None:
-    once = key(*texts)
-    assert key(*once) == once
-    for folded in once:
-        assert folded is not None
-        assert folded == folded.strip() and "  " not in folded and "\n" not in folded
-        assert not any(ch in folded for ch in "أإآٱىة\u064e\u0651\u0640«.")

@@ -35,11 +35,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.arabic import WORD, match_key
 from transforms.frame import REJECTED, alive, label
-from transforms.normalize import match_key
 
-# A word is a whitespace token holding a letter or a digit (the rule of transforms.stats).
-_WORD = r"[\p{L}\p{N}]\S*"
 # Keys are SHA-256 prefixes: 16 hex digits for a line, 60 bits (an Int64) for a body.
 LINE_KEY_HEX = 16
 _BODY_KEY_BITS = 60
@@ -106,7 +104,7 @@ def _paragraphs(frame: pl.DataFrame, columns: list[str], max_words: int) -> pl.D
         .with_columns(_pos=pl.int_ranges(0, pl.col("_para").list.len()))
         .explode("_para", "_pos")
         .with_columns(pl.col("_para").str.strip_chars())
-        .with_columns(word_count=pl.col("_para").str.count_matches(_WORD).cast(pl.Int32))
+        .with_columns(word_count=pl.col("_para").str.count_matches(WORD).cast(pl.Int32))
         .filter(pl.col("word_count").is_between(1, max_words))
         # Spaces go too: "فرانس 24 / أ ف ب" and "فرانس24/ أ ف ب" are one sign-off.
         .with_columns(_key=match_key(pl.col("_para")).str.replace_all(" ", "", literal=True))

