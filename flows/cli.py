@@ -277,7 +277,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from flows.report import load_report, render_text, write_html
+    from warehouse.report.queries import load_report
+    from warehouse.report.render import render_text, write_html
     from warehouse.store import WarehouseMissingError
 
     if args.runs < 1:
