@@ -321,12 +321,13 @@ def local_trigger(input_dir: Path, warehouse_dir: Path, **options: object) -> Ca
 def deployment_trigger(name: str, timeout_s: float = 3 * 3600) -> Callable[[], None]:
     """Create a run of a served deployment (e.g. ``akhbar-ingest/on-arrival``) and wait for it.
 
-    The flow run's final state says only *that* it failed (its exception stays in the worker, and
-    its message is text). Why it failed is read from the warehouse, where the run records itself
-    under its flow run id: a `runs` row with a blocking validation result is a blocking failure
-    (`BlockingValidationError`), any other `runs` row a failed run (`RunFailedError`), and no row
-    at all means the run never got past the writer lock, the one step before it records itself
-    (`WarehouseBusyError`, retried). Crashed, cancelled or unfinished runs are retried too.
+    The flow run's final state says only *that* it failed: results are not persisted, so its
+    exception stays in the worker process, and the state's message is text. Why it failed is read
+    from the warehouse instead, where every run records itself under its flow run id: a `runs` row
+    with a blocking validation result is a blocking failure (`BlockingValidationError`), any other
+    `runs` row a failed run (`RunFailedError`), and no row at all means the run never got past the
+    writer lock, the one step before it records itself (`WarehouseBusyError`, retried). Crashed,
+    cancelled and unfinished runs are retried too.
     """
 
     def trigger() -> None:
