@@ -317,7 +317,7 @@ def ingest(
             progress.stage("committing")
             commit_task(root, staging, _run_row(run_id, started, source, summary), replaced)
             crash_point("after-commit")
-            publish_run(results.RunSummary(run_id=run_id, **_run_row(run_id, started, source, summary)),
+            publish_run(results.RunSummary(**_run_row(run_id, started, source, summary)),
                         validation, staging)  # artifacts and webhook; never raises
         except Exception as error:
             summary["status"] = "failed"
@@ -326,7 +326,7 @@ def ingest(
                 record_failure_task(root, staging, _run_row(run_id, started, source, summary))
             except Exception as record_error:  # the original error matters more
                 logger.error("could not record the failed run: %s", record_error)
-            publish_run(results.RunSummary(run_id=run_id, **_run_row(run_id, started, source, summary)),
+            publish_run(results.RunSummary(**_run_row(run_id, started, source, summary)),
                         validation, staging)
             raise RunFailedError(summary["reason"]) from error
         finally:
