@@ -345,7 +345,8 @@ def _watch_defaults():
     return WatchConfig()
 
 
-def _serve_module():
+def _serve_defaults():
+    """`flows.serve`, whose constants own the served deployments' defaults."""
     from flows import serve
 
     return serve
@@ -366,7 +367,7 @@ def _size(value: object) -> str:
 
 
 WRITER_LOCK_TIMEOUT = _Default(lambda: DEFAULT_TIMEOUT_S, _seconds)
-SERVED_LOCK_TIMEOUT = _Default(lambda: _serve_module().SERVED_LOCK_TIMEOUT_S, _seconds)
+SERVED_LOCK_TIMEOUT = _Default(lambda: _serve_defaults().SERVED_LOCK_TIMEOUT_S, _seconds)
 
 
 def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default) -> None:
@@ -434,9 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the nightly and on-arrival ingest deployments")
     _add_ingest_options(serve, lock_timeout=SERVED_LOCK_TIMEOUT)
     _add_watch_options(serve)
-    serve.add_argument("--cron", default=_Default(lambda: _serve_module().DEFAULT_CRON, env="AKHBAR_CRON"),
+    serve.add_argument("--cron", default=_Default(lambda: _serve_defaults().DEFAULT_CRON, env="AKHBAR_CRON"),
                        help="nightly schedule (default: $AKHBAR_CRON or '%(default)s')")
-    serve.add_argument("--timezone", default=_Default(lambda: _serve_module().DEFAULT_TIMEZONE, env="AKHBAR_TIMEZONE"),
+    serve.add_argument("--timezone",
+                       default=_Default(lambda: _serve_defaults().DEFAULT_TIMEZONE, env="AKHBAR_TIMEZONE"),
                        help="timezone of the schedule, IANA name (default: $AKHBAR_TIMEZONE or %(default)s)")
     serve.add_argument("--no-watch", action="store_true",
                        help="serve the deployments without watching the folder")
