@@ -9,10 +9,12 @@ import decimal
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 
 from flows.ner_command import CONTEXT_SENTENCES
+from warehouse.lock import DEFAULT_TIMEOUT_S
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = PROJECT_ROOT / "seeds"
@@ -75,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_runtime(root)
     _use_webhook(args)
     from flows import progress
-    from flows.ingest import RunFailedError, ingest  # Prefect reads its settings at import time
+    from flows.errors import RunFailedError
+    from flows.ingest import ingest  # Prefect reads its settings at import time
     from warehouse.lock import WarehouseBusyError
 
     try:
@@ -277,7 +280,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from flows.report import load_report, render_text, write_html
+    from warehouse.report.queries import load_report
+    from warehouse.report.render import render_text, write_html
     from warehouse.store import WarehouseMissingError
 
     if args.runs < 1:
@@ -293,29 +297,105 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: float) -> None:
+# ---------------------------------------------------------------- option defaults
+
+class _Default:
+    """An option's default, read from the one place that owns it (or from ``env`` when set) only when
+    needed: when the command runs, or --help shows it. Its owners import polars or the pipeline, which
+    `akhbar sql` and `akhbar ner` should not pay for just to build the parser."""
+
+    def __init__(self, owned: Callable[[], object], show: Callable[[object], str] = str, env: str | None = None,
+                 convert: Callable[[str], object] = str) -> None:
+        self._owned, self._show, self._env, self._convert = owned, show, env, convert
+
+    @cached_property
+    def owned(self) -> object:
+        return self._owned()
+
+    @property
+    def value(self) -> object:
+        from_env = os.environ.get(self._env) if self._env else None
+        return self._convert(from_env) if from_env else self.owned
+
+    def __str__(self) -> str:  # what %(default)s shows in the help
+        return self._show(self.owned)
+
+
+def _resolve_defaults(args: argparse.Namespace) -> None:
+    for name, value in vars(args).items():
+        if isinstance(value, _Default):
+            setattr(args, name, value.value)
+
+
+def _batch_size() -> int:
+    from flows.stages import PipelineConfig
+
+    return PipelineConfig().batch_size
+
+
+def _max_file_bytes() -> int:
+    from transforms.read import ReadConfig
+
+    return ReadConfig().max_bytes
+
+
+def _watch_defaults():
+    from flows.watch import WatchConfig
+
+    return WatchConfig()
+
+
+def _serve_defaults():
+    """`flows.serve`, whose constants own the served deployments' defaults."""
+    from flows import serve
+
+    return serve
+
+
+def _report_runs() -> int:
+    from warehouse.report.queries import DEFAULT_RUNS
+
+    return DEFAULT_RUNS
+
+
+def _seconds(value: object) -> str:
+    return f"{value:.0f}"
+
+
+def _size(value: object) -> str:
+    return f"{value / 2**20:g} MiB" if value % 2**20 == 0 else f"{value:,} bytes"
+
+
+WRITER_LOCK_TIMEOUT = _Default(lambda: DEFAULT_TIMEOUT_S, _seconds)
+SERVED_LOCK_TIMEOUT = _Default(lambda: _serve_defaults().SERVED_LOCK_TIMEOUT_S, _seconds)
+
+
+def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default) -> None:
     parser.add_argument("--input", type=Path, default=None, help="input folder (default: $AKHBAR_INPUT or seeds/)")
     parser.add_argument("--warehouse", type=Path, default=None,
                         help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
-    parser.add_argument("--batch-size", type=int, default=1000, help="files per batch (default: 1000)")
+    parser.add_argument("--batch-size", type=int, default=_Default(_batch_size),
+                        help="files per batch (default: %(default)s)")
     parser.add_argument("--lock-timeout", type=float, default=lock_timeout,
-                        help=f"seconds a run waits for another writer to finish (default: {lock_timeout:.0f})")
+                        help="seconds a run waits for another writer to finish (default: %(default)s)")
     parser.add_argument("--max-file-bytes", type=int,
-                        default=int(os.environ.get("AKHBAR_MAX_FILE_BYTES") or 50 * 1024 * 1024),
-                        help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or 50 MiB)")
+                        default=_Default(_max_file_bytes, _size, env="AKHBAR_MAX_FILE_BYTES", convert=int),
+                        help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or %(default)s)")
     parser.add_argument("--webhook-url", default=None,
                         help="POST a JSON notice here when a run or an error expectation fails "
                              "(default: $AKHBAR_WEBHOOK_URL)")
 
 
 def _add_watch_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--settle-seconds", type=float, default=2.0,
-                        help="a file is complete once its size and mtime are unchanged this long (default: 2)")
-    parser.add_argument("--sweep-seconds", type=float, default=300.0,
-                        help="compare the whole folder with the ledger this often (default: 300)")
-    parser.add_argument("--max-wait-seconds", type=float, default=600.0,
+    parser.add_argument("--settle-seconds", type=float, default=_Default(lambda: _watch_defaults().settle_s, _seconds),
+                        help="a file is complete once its size and mtime are unchanged this long "
+                             "(default: %(default)s)")
+    parser.add_argument("--sweep-seconds", type=float, default=_Default(lambda: _watch_defaults().sweep_s, _seconds),
+                        help="compare the whole folder with the ledger this often (default: %(default)s)")
+    parser.add_argument("--max-wait-seconds", type=float,
+                        default=_Default(lambda: _watch_defaults().max_wait_s, _seconds),
                         help="ingest settled files after this long even if another file is still being "
-                             "written (default: 600)")
+                             "written (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -323,17 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="one ingest pass over the input folder")
-    run.add_argument("--input", type=Path, default=None, help="input folder (default: $AKHBAR_INPUT or seeds/)")
-    run.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
-    run.add_argument("--batch-size", type=int, default=1000, help="files per batch (default: 1000)")
-    run.add_argument("--lock-timeout", type=float, default=60.0,
-                     help="seconds to wait for another writer to finish (default: 60)")
-    run.add_argument("--max-file-bytes", type=int,
-                     default=int(os.environ.get("AKHBAR_MAX_FILE_BYTES") or 50 * 1024 * 1024),
-                     help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or 50 MiB)")
-    run.add_argument("--webhook-url", default=None,
-                     help="POST a JSON notice here when the run or an error expectation fails "
-                          "(default: $AKHBAR_WEBHOOK_URL)")
+    _add_ingest_options(run, lock_timeout=WRITER_LOCK_TIMEOUT)
     run.set_defaults(handler=cmd_run)
 
     ner = commands.add_parser("ner", help="tag tokens (one per line, blank line between sentences) with the NER model")
@@ -355,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql.set_defaults(handler=cmd_sql)
 
     watch = commands.add_parser("watch", help="ingest files as they arrive, once completely written")
-    _add_ingest_options(watch, lock_timeout=60.0)
+    _add_ingest_options(watch, lock_timeout=WRITER_LOCK_TIMEOUT)
     _add_watch_options(watch)
     watch.add_argument("--deployment", default=None, metavar="FLOW/DEPLOYMENT",
                        help="trigger this served deployment (e.g. akhbar-ingest/on-arrival) instead of "
@@ -363,12 +433,13 @@ def build_parser() -> argparse.ArgumentParser:
     watch.set_defaults(handler=cmd_watch)
 
     serve = commands.add_parser("serve", help="serve the nightly and on-arrival ingest deployments")
-    _add_ingest_options(serve, lock_timeout=3600.0)
+    _add_ingest_options(serve, lock_timeout=SERVED_LOCK_TIMEOUT)
     _add_watch_options(serve)
-    serve.add_argument("--cron", default=os.environ.get("AKHBAR_CRON") or "0 2 * * *",
-                       help="nightly schedule (default: $AKHBAR_CRON or '0 2 * * *')")
-    serve.add_argument("--timezone", default=os.environ.get("AKHBAR_TIMEZONE") or "UTC",
-                       help="timezone of the schedule, IANA name (default: $AKHBAR_TIMEZONE or UTC)")
+    serve.add_argument("--cron", default=_Default(lambda: _serve_defaults().DEFAULT_CRON, env="AKHBAR_CRON"),
+                       help="nightly schedule (default: $AKHBAR_CRON or '%(default)s')")
+    serve.add_argument("--timezone",
+                       default=_Default(lambda: _serve_defaults().DEFAULT_TIMEZONE, env="AKHBAR_TIMEZONE"),
+                       help="timezone of the schedule, IANA name (default: $AKHBAR_TIMEZONE or %(default)s)")
     serve.add_argument("--no-watch", action="store_true",
                        help="serve the deployments without watching the folder")
     serve.set_defaults(handler=cmd_serve)
@@ -377,13 +448,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
     report.add_argument("--html", type=Path, default=None, metavar="FILE",
                         help="also write a self-contained monitoring page to FILE")
-    report.add_argument("--runs", type=int, default=20, help="how many recent runs to show (default: 20)")
+    report.add_argument("--runs", type=int, default=_Default(_report_runs),
+                        help="how many recent runs to show (default: %(default)s)")
     report.set_defaults(handler=cmd_report)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _resolve_defaults(args)
     if getattr(args, "input", "absent") is None:
         args.input = _default_input()
     if args.warehouse is None:

@@ -18,9 +18,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import progress
+from flows import progress, results
+from flows.artifacts import publish_run
 from flows.discover import Discovery, DiscoveryConfig, discover
-from flows.report import publish_run
 from flows.stages import (
     KNOWN_SCHEMA,
     BatchResult,
@@ -317,7 +317,8 @@ def ingest(
             progress.stage("committing")
             commit_task(root, staging, _run_row(run_id, started, source, summary), replaced)
             crash_point("after-commit")
-            publish_run(summary, validation, staging)  # artifacts and webhook; never raises
+            publish_run(results.RunSummary(**_run_row(run_id, started, source, summary)),
+                        validation, staging)  # artifacts and webhook; never raises
         except Exception as error:
             summary["status"] = "failed"
             summary["reason"] = summary["reason"] or f"{type(error).__name__}: {error}"
@@ -325,7 +326,8 @@ def ingest(
                 record_failure_task(root, staging, _run_row(run_id, started, source, summary))
             except Exception as record_error:  # the original error matters more
                 logger.error("could not record the failed run: %s", record_error)
-            publish_run(summary, validation, staging)
+            publish_run(results.RunSummary(**_run_row(run_id, started, source, summary)),
+                        validation, staging)
             raise RunFailedError(summary["reason"]) from error
         finally:
             store.clear_staging(paths)

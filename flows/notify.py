@@ -12,12 +12,17 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
+from flows.results import RunSummary
+
 WEBHOOK_ENV = "AKHBAR_WEBHOOK_URL"
 LOGGER = logging.getLogger("akhbar.notify")
+FAILED_FIELDS = ("suite", "expectation", "column", "severity", "scope", "unexpected_count", "details")
 
 
 @dataclass(frozen=True)
@@ -63,38 +68,36 @@ def send_webhook(url: str, payload: Mapping[str, Any], config: WebhookConfig = W
 
 
 def failure_payload(
-    summary: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], config: WebhookConfig = WebhookConfig()
+    summary: RunSummary, failed: pl.DataFrame, config: WebhookConfig = WebhookConfig()
 ) -> dict[str, Any] | None:
     """The notification for a run, or None when there is nothing to tell.
 
-    ``failed`` holds the run's failed expectations (suite, expectation, column, severity, scope,
-    unexpected_count, example_values, details); only `error` ones are worth a notification.
+    ``failed`` holds the run's failed expectations (rows of its validation results: suite,
+    expectation, column, severity, scope, unexpected_count, example_values, details); only
+    `error` ones are worth a notification.
     """
-    errors = [row for row in failed if row.get("severity") == "error"]
-    if summary.get("status") != "failed" and not errors:
+    errors = failed.filter(pl.col("severity") == "error") if "severity" in failed.columns else failed.clear()
+    if summary.status != "failed" and errors.height == 0:
         return None
     return {
-        "event": "run_failed" if summary.get("status") == "failed" else "expectation_failed",
-        "run_id": summary.get("run_id"),
-        "status": summary.get("status"),
-        "reason": summary.get("reason"),
-        "input_dir": summary.get("input_dir"),
-        "files": {key: summary.get(f"files_{key}", 0) for key in (
-            "seen", "loaded", "duplicate", "quarantined", "rejected", "unchanged", "deferred")},
+        "event": "run_failed" if summary.status == "failed" else "expectation_failed",
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "reason": summary.reason,
+        "input_dir": summary.input_dir,
+        "files": summary.files(),
         "failed_expectations": [
             {
-                "suite": row.get("suite"), "expectation": row.get("expectation"), "column": row.get("column"),
-                "severity": row.get("severity"), "scope": row.get("scope"),
-                "unexpected_count": row.get("unexpected_count"), "details": row.get("details"),
+                **{name: row.get(name) for name in FAILED_FIELDS},
                 "example_values": [v for v in (row.get("example_values") or "").split(" | ") if v][
                     : config.max_examples],
             }
-            for row in errors
+            for row in errors.iter_rows(named=True)
         ],
     }
 
 
-def notify_run(summary: Mapping[str, Any], failed: Sequence[Mapping[str, Any]], url: str | None = None) -> bool:
+def notify_run(summary: RunSummary, failed: pl.DataFrame, url: str | None = None) -> bool:
     """Send the run's notification if it needs one and a webhook is configured; True if sent."""
     url = url or webhook_url()
     if not url:

@@ -25,17 +25,19 @@ FLOW_NAME = "akhbar-ingest"
 NIGHTLY = "nightly"
 ON_ARRIVAL = "on-arrival"
 DEFAULT_CRON = "0 2 * * *"
+DEFAULT_TIMEZONE = "UTC"
+SERVED_LOCK_TIMEOUT_S = 3600.0  # a served run waits for a manual `akhbar run` rather than failing
 
 
 @dataclass(frozen=True)
 class ServeConfig:
     input_dir: Path
     warehouse_dir: Path
+    batch_size: int                  # the pipeline's own defaults come from the CLI, which reads their owners
+    max_file_bytes: int
     cron: str = DEFAULT_CRON
-    timezone: str = "UTC"
-    lock_timeout_s: float = 3600.0   # a served run waits for a manual `akhbar run` rather than failing
-    batch_size: int = 1000
-    max_file_bytes: int = 50 * 1024 * 1024
+    timezone: str = DEFAULT_TIMEZONE
+    lock_timeout_s: float = SERVED_LOCK_TIMEOUT_S
     watch: bool = True
     watch_config: WatchConfig = field(default_factory=WatchConfig)
 

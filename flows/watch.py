@@ -9,8 +9,9 @@ Prefect has no file sensor, so this is a small loop around watchfiles:
   has waited ``max_wait_s`` behind a file that never settles;
 - a periodic sweep compares the folder with the ledger (the flow's own discovery) and catches
   whatever the events missed, including files present at start;
-- transient errors (another writer, an unreachable Prefect API) are retried with backoff; a run
-  that failed is not retried before the next sweep;
+- errors are told apart by type: transient ones (another writer, an unreachable Prefect API) are
+  retried with backoff (`RetryPolicy`); a run that failed is not retried before the next sweep,
+  one blocked by validation not before its files change;
 - SIGINT/SIGTERM stop the loop cleanly (after the current run, for SIGINT).
 The ingest itself is the normal flow over the whole folder, so the ledger keeps every file
 ingested exactly once however often it is touched.
@@ -25,10 +26,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import polars as pl
 
+from flows.errors import BlockingValidationError, RunFailedError
 from warehouse.lock import WarehouseBusyError
 
 LOGGER = logging.getLogger("akhbar.watch")
@@ -38,23 +41,49 @@ LEDGER_SCHEMA = {"source_path": pl.String, "sha256": pl.String, "size_bytes": pl
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """How often, and after how long, a batch is tried again after a transient error.
+
+    A small policy rather than a retry library: none is locked, and the loop must wait on its stop
+    event (so SIGTERM is never stuck behind a backoff) and decide by the error's type whether to
+    retry at all (`retry_for`), both plainer to read here than hidden in a decorator.
+    """
+
+    attempts: int = 5            # attempts per batch, the first included
+    base_s: float = 2.0          # backoff 2, 4, 8, 16 s ...
+    max_s: float = 60.0
+
+    def delay(self, attempt: int) -> float | None:
+        """Seconds to wait after failed attempt ``attempt`` (1-based), or None when it was the last."""
+        if attempt >= self.attempts:
+            return None
+        return min(self.max_s, self.base_s * 2 ** (attempt - 1))
+
+
+@dataclass(frozen=True)
 class WatchConfig:
     settle_s: float = 2.0        # size and mtime unchanged this long = completely written
     sweep_s: float = 300.0       # full comparison of folder and ledger
     max_wait_s: float = 600.0    # run anyway when a settled file waits this long behind an unsettled one
-    retry_attempts: int = 5      # transient errors: attempts per batch, the first included
-    retry_base_s: float = 2.0    # backoff 2, 4, 8, 16 s ...
-    retry_max_s: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     tick_ms: int = 500           # how often the loop wakes without events (settle checks, stop requests)
     debounce_ms: int = 300       # watchfiles groups events arriving within this window
 
 
-class RunFailed(Exception):
-    """The ingest ran and failed (it is recorded in `runs`); ``blocking`` when validation blocked it."""
+class Retry(Enum):
+    """When the watcher tries a batch again, decided by the type of the trigger's error."""
 
-    def __init__(self, message: str, blocking: bool = False) -> None:
-        super().__init__(message)
-        self.blocking = blocking
+    AFTER_BACKOFF = "after backoff"          # nothing was recorded (busy writer, API down, crashed run)
+    AT_NEXT_SWEEP = "at the next sweep"      # the run failed and is recorded in `runs`
+    WHEN_CHANGED = "when the files change"   # blocking validation: same bytes, same verdict
+
+
+def retry_for(error: Exception) -> Retry:
+    if isinstance(error, BlockingValidationError):
+        return Retry.WHEN_CHANGED
+    if isinstance(error, RunFailedError):
+        return Retry.AT_NEXT_SWEEP
+    return Retry.AFTER_BACKOFF  # WarehouseBusyError, an unreachable Prefect API, I/O: worth another try
 
 
 @dataclass
@@ -204,30 +233,21 @@ class FolderWatcher:
         return ready
 
     def ingest(self, batch: dict[str, Stamp | None], stop: threading.Event) -> bool:
-        """Run the trigger with bounded retries; True when the run completed."""
-        config = self.config
-        for attempt in range(1, config.retry_attempts + 1):
+        """Run the trigger, retrying transient errors per the policy; True when the run completed."""
+        policy = self.config.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            LOGGER.info("ingesting: %d settled file(s)%s", len(batch),
+                        f" (attempt {attempt}/{policy.attempts})" if attempt > 1 else "")
             try:
-                LOGGER.info("ingesting: %d settled file(s)%s", len(batch),
-                            f" (attempt {attempt}/{config.retry_attempts})" if attempt > 1 else "")
                 self.trigger()
-            except RunFailed as failure:
-                self.runs += 1
-                if failure.blocking:
-                    # Same bytes, same verdict: retried only once these files change (or on restart).
-                    LOGGER.error("run failed (not retried until the files change): %s", failure)
-                    self.done.update(batch)
-                else:  # forgotten, not done: the next sweep finds them again
-                    LOGGER.error("run failed (retried at the next sweep): %s", failure)
-                self.settler.forget(batch)
-                return False
-            except Exception as error:  # WarehouseBusyError, Prefect API down, I/O: worth another try
-                if attempt == config.retry_attempts:
-                    LOGGER.error("giving up for now after %d attempts (%s: %s); the next sweep retries",
-                                 attempt, type(error).__name__, error)
-                    self.settler.forget(batch)
+            except Exception as error:
+                retry = retry_for(error)
+                delay = policy.delay(attempt) if retry is Retry.AFTER_BACKOFF else None
+                if delay is None:
+                    self._put_aside(batch, retry, error, attempt)
                     return False
-                delay = min(config.retry_max_s, config.retry_base_s * 2 ** (attempt - 1))
                 LOGGER.warning("transient error (%s: %s); retrying in %.0f s", type(error).__name__, error, delay)
                 if stop.wait(delay):
                     return False
@@ -237,7 +257,18 @@ class FolderWatcher:
                 self.settler.forget(batch)
                 LOGGER.info("run %d completed", self.runs)
                 return True
-        return False
+
+    def _put_aside(self, batch: dict[str, Stamp | None], retry: Retry, error: Exception, attempt: int) -> None:
+        """A batch not tried again now; ``retry`` says when it is."""
+        if retry is Retry.AFTER_BACKOFF:
+            LOGGER.error("giving up for now after %d attempts (%s: %s); the next sweep retries",
+                         attempt, type(error).__name__, error)
+        else:  # the run happened and failed
+            self.runs += 1
+            LOGGER.error("run failed (retried %s): %s", retry.value, error)
+        if retry is Retry.WHEN_CHANGED:
+            self.done.update(batch)  # the sweep skips them until their bytes change (or on restart)
+        self.settler.forget(batch)  # otherwise forgotten, not done: the next sweep finds them again
 
     def step(self, stop: threading.Event) -> None:
         batch = self._due()
@@ -273,26 +304,36 @@ class FolderWatcher:
 
 
 # ---------------------------------------------------------------- triggers
+# A trigger runs one ingest and raises the flow's own typed errors (`flows.errors`,
+# `warehouse.lock.WarehouseBusyError`) when it did not complete; `retry_for` decides what follows.
 
 def local_trigger(input_dir: Path, warehouse_dir: Path, **options: object) -> Callable[[], None]:
     """Run the ingest flow in this process; ``options`` are the flow's other parameters."""
 
     def trigger() -> None:
-        from flows.ingest import RunFailedError, ingest
+        from flows.ingest import ingest
 
-        try:
-            ingest(str(input_dir), str(warehouse_dir), **options)
-        except RunFailedError as error:
-            raise RunFailed(str(error), blocking=str(error).startswith("blocking validation failure")) from error
+        ingest(str(input_dir), str(warehouse_dir), **options)
 
     return trigger
 
 
 def deployment_trigger(name: str, timeout_s: float = 3 * 3600) -> Callable[[], None]:
-    """Create a run of a served deployment (e.g. ``akhbar-ingest/on-arrival``) and wait for it."""
+    """Create a run of a served deployment (e.g. ``akhbar-ingest/on-arrival``) and wait for it.
+
+    The flow run's final state says only *that* it failed: results are not persisted, so its
+    exception stays in the worker process, and the state's message is text. Why it failed is read
+    from the warehouse instead, where every run records itself under its flow run id: a `runs` row
+    with a blocking validation result is a blocking failure (`BlockingValidationError`), any other
+    `runs` row a failed run (`RunFailedError`), and no row at all means the run never got past the
+    writer lock, the one step before it records itself (`WarehouseBusyError`, retried). Crashed,
+    cancelled and unfinished runs are retried too.
+    """
 
     def trigger() -> None:
         from prefect.deployments import run_deployment
+
+        from warehouse.report.queries import read_recorded_run
 
         flow_run = run_deployment(name, timeout=timeout_s, poll_interval=2, as_subflow=False,
                                   tags=["akhbar", "watch"])
@@ -302,10 +343,13 @@ def deployment_trigger(name: str, timeout_s: float = 3 * 3600) -> Callable[[], N
         message = (state.message if state else None) or "no final state"
         if state is None or not state.is_final():
             raise TimeoutError(f"flow run {flow_run.name} not finished after {timeout_s:.0f} s ({message})")
-        if "WarehouseBusyError" in message:
-            raise WarehouseBusyError(message)
-        if state.is_failed():
-            raise RunFailed(f"flow run {flow_run.name}: {message}", blocking="blocking validation failure" in message)
-        raise RuntimeError(f"flow run {flow_run.name} ended {state.type.value}: {message}")  # crashed, cancelled
+        if not state.is_failed():
+            raise RuntimeError(f"flow run {flow_run.name} ended {state.type.value}: {message}")  # crashed, cancelled
+        warehouse = Path(flow_run.parameters["warehouse_dir"])
+        recorded = read_recorded_run(warehouse, str(flow_run.id))
+        if recorded is None:
+            raise WarehouseBusyError(f"flow run {flow_run.name} recorded no run in {warehouse}: {message}")
+        failure = BlockingValidationError if recorded.blocked else RunFailedError
+        raise failure(f"flow run {flow_run.name}: {recorded.reason or message}")
 
     return trigger

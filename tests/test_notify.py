@@ -9,12 +9,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from flows.notify import WEBHOOK_ENV, WebhookConfig, failure_payload, notify_run, send_webhook
+from flows.results import RunSummary
 from tests.conftest import SEEDS
 
 FAST = WebhookConfig(attempts=3, backoff_s=0.05, timeout_s=2.0)
@@ -23,6 +26,22 @@ ENGLISH = (
     "Officials said the talks would continue next week, according to several agencies.\n"
     "No statement was issued after the meeting, which lasted more than four hours.\n"
 )
+
+
+def _summary(run_id: str, status: str, reason: str | None = None, **files: int) -> RunSummary:
+    now = datetime.now(UTC)
+    return RunSummary(run_id=run_id, status=status, reason=reason, input_dir="/in", started_at=now, finished_at=now,
+                      **files)
+
+
+RUN_VALIDATION = {"suite": pl.String, "expectation": pl.String, "column": pl.String, "severity": pl.String,
+                  "scope": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64,
+                  "example_values": pl.String, "details": pl.String}
+
+
+def _failed(*rows: dict) -> pl.DataFrame:
+    """Failed rows of a run's validation results (one row per expectation), as the flow hands them on."""
+    return pl.DataFrame([{**row, "success": False} for row in rows], schema=RUN_VALIDATION)
 
 
 @dataclass
@@ -92,7 +111,7 @@ def test_unreachable_endpoint_is_bounded_and_silent() -> None:
     started = time.monotonic()
     assert send_webhook(f"http://127.0.0.1:{port}/", {"event": "x"}, FAST) is False
     assert time.monotonic() - started < 5
-    assert notify_run({"status": "failed", "run_id": "r"}, [], url="not a url") is False
+    assert notify_run(_summary("r", "failed"), _failed(), url="not a url") is False
 
 
 def test_payload_only_for_failed_runs_or_error_expectations() -> None:
@@ -100,15 +119,20 @@ def test_payload_only_for_failed_runs_or_error_expectations() -> None:
                "severity": "warning", "scope": "row", "unexpected_count": 2, "example_values": "a | b"}
     error = {**warning, "expectation": "expect_column_values_to_be_in_set", "column": "lang", "severity": "error",
              "example_values": "'en' | 'fr'", "details": "2 of 9 rows failed"}
-    completed = {"run_id": "r1", "status": "completed", "files_loaded": 7, "files_quarantined": 2}
-    assert failure_payload(completed, [warning]) is None
-    payload = failure_payload(completed, [warning, error])
+    completed = _summary("r1", "completed", files_loaded=7, files_quarantined=2)
+    assert failure_payload(completed, _failed(warning)) is None
+    payload = failure_payload(completed, _failed(warning, error))
     assert payload is not None and payload["event"] == "expectation_failed"
     assert payload["files"]["quarantined"] == 2 and payload["files"]["loaded"] == 7
     assert [f["expectation"] for f in payload["failed_expectations"]] == ["expect_column_values_to_be_in_set"]
     assert payload["failed_expectations"][0]["example_values"] == ["'en'", "'fr'"]
-    failed = failure_payload({"run_id": "r2", "status": "failed", "reason": "blocking validation failure: x"}, [])
+    assert payload["failed_expectations"][0]["details"] == "2 of 9 rows failed"
+    assert payload["input_dir"] == "/in" and payload["run_id"] == "r1"
+    failed = failure_payload(_summary("r2", "failed", "blocking validation failure: x"), _failed())
     assert failed is not None and failed["event"] == "run_failed" and failed["reason"].startswith("blocking")
+    # A run that failed before validation has no results frame at all, and still notifies.
+    early = failure_payload(_summary("r3", "failed", "OSError: x"), pl.DataFrame())
+    assert early is not None and early["failed_expectations"] == []
 
 
 @pytest.mark.e2e

@@ -2,6 +2,8 @@
 
 Checks what the schedule promises: both deployments registered with their schedule and a
 concurrency limit of 1, a watcher-triggered run completing, and the nightly deployment runnable.
+`prefect.yaml` declares the same deployments for work pools; it cannot import Python, so a test
+holds its values to the code's defaults.
 """
 
 from __future__ import annotations
@@ -19,12 +21,50 @@ from pathlib import Path
 
 import pytest
 
-from flows.serve import FLOW_NAME, NIGHTLY, ON_ARRIVAL
+from flows.serve import (
+    DEFAULT_CRON,
+    DEFAULT_TIMEZONE,
+    FLOW_NAME,
+    NIGHTLY,
+    ON_ARRIVAL,
+    SERVED_LOCK_TIMEOUT_S,
+    ServeConfig,
+)
 from tests.conftest import REPO, SEEDS
 from tests.warehouse_state import query
 
-pytestmark = pytest.mark.e2e
 SERVER_START_TIMEOUT = 240
+
+
+def test_prefect_yaml_holds_the_code_defaults() -> None:
+    import inspect
+
+    import yaml
+
+    from flows.cli import build_parser
+    from flows.ingest import ingest
+    from flows.serve import build_deployments
+
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
+    deployments = {d["name"]: d for d in spec["deployments"]}
+    assert set(deployments) == {NIGHTLY, ON_ARRIVAL}
+    assert {d["entrypoint"] for d in deployments.values()} == {"flows/ingest.py:ingest"} and ingest.name == FLOW_NAME
+    (nightly,) = deployments[NIGHTLY]["schedules"]
+    assert (nightly["cron"], nightly["timezone"]) == (DEFAULT_CRON, DEFAULT_TIMEZONE)
+    assert deployments[ON_ARRIVAL]["schedules"] == []
+
+    # What the YAML sets equals what `akhbar serve` passes by default; what it leaves out, the flow's defaults give.
+    args = build_parser().parse_args(["serve"])
+    config = ServeConfig(Path("/in"), Path("/wh"), batch_size=args.batch_size.value,
+                         max_file_bytes=args.max_file_bytes.value)
+    served = build_deployments(config)[0].parameters
+    in_yaml = spec["definitions"]["ingest_parameters"]
+    assert in_yaml["lock_timeout_s"] == SERVED_LOCK_TIMEOUT_S == served["lock_timeout_s"]
+    fixed = {name: value for name, value in in_yaml.items() if not str(value).startswith("{{")}  # not $AKHBAR_*
+    assert set(in_yaml) <= set(served) and fixed == {name: served[name] for name in fixed}
+    flow_defaults = {name: p.default for name, p in inspect.signature(ingest.fn).parameters.items()}
+    assert {name: flow_defaults[name] for name in served if name not in in_yaml} == {
+        name: value for name, value in served.items() if name not in in_yaml}
 
 
 def _free_port() -> int:
@@ -132,6 +172,7 @@ def _completed(url: str, deployment_id) -> list:
     return [r for r in runs if r.state and r.state.is_completed()]
 
 
+@pytest.mark.e2e
 def test_serve_registers_both_deployments_and_runs_them(prefect_server: str, tmp_path: Path) -> None:
     from prefect.client.schemas.objects import ConcurrencyLimitStrategy
 

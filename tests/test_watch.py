@@ -1,4 +1,4 @@
-"""`akhbar watch`: settle detection, retries, and a real watcher ingesting a file written in chunks."""
+"""`akhbar watch`: settle detection, retries by error type, and a real watcher ingesting a file written in chunks."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.watch import FolderWatcher, RunFailed, Settler, WatchConfig
+from flows.errors import BlockingValidationError, RunFailedError
+from flows.watch import FolderWatcher, Retry, RetryPolicy, Settler, WatchConfig, deployment_trigger, retry_for
 from tests.conftest import SEEDS
 from tests.warehouse_state import query, start_cli
 from warehouse.lock import WarehouseBusyError
+from warehouse.report.queries import RecordedRun
 from warehouse.store import WarehouseMissingError
 
 
@@ -65,11 +67,12 @@ def test_old_files_and_vanished_files(tmp_path: Path) -> None:
     assert "gone.part" not in settler.pending
 
 
-def _watcher(tmp_path: Path, trigger, **config) -> tuple[FolderWatcher, Clock]:
+def _watcher(tmp_path: Path, trigger, attempts: int = 5, **config) -> tuple[FolderWatcher, Clock]:
     source = tmp_path / "in"
     source.mkdir(exist_ok=True)
     watcher = FolderWatcher(source, tmp_path / "wh", trigger,
-                            WatchConfig(settle_s=2.0, retry_base_s=0.01, retry_max_s=0.02, **config))
+                            WatchConfig(settle_s=2.0, retry=RetryPolicy(attempts=attempts, base_s=0.01, max_s=0.02),
+                                        **config))
     clock = Clock()
     watcher.settler.clock, watcher.settler.wall = clock, lambda: 0.0
     return watcher, clock
@@ -125,6 +128,19 @@ def test_transient_errors_are_retried_with_backoff(tmp_path: Path) -> None:
     assert outcomes == [] and watcher.done == {"a.txt": (1, 1)}
 
 
+def test_retry_policy_backs_off_exponentially_up_to_a_cap() -> None:
+    policy = RetryPolicy(attempts=6, base_s=2.0, max_s=10.0)
+    assert [policy.delay(attempt) for attempt in range(1, 7)] == [2.0, 4.0, 8.0, 10.0, 10.0, None]
+    assert RetryPolicy(attempts=1).delay(1) is None
+
+
+def test_failures_are_classified_by_type_not_message() -> None:
+    assert retry_for(BlockingValidationError("anything")) is Retry.WHEN_CHANGED
+    assert retry_for(RunFailedError("blocking validation failure: the words do not matter")) is Retry.AT_NEXT_SWEEP
+    assert retry_for(WarehouseBusyError("busy")) is Retry.AFTER_BACKOFF
+    assert retry_for(ConnectionError("BlockingValidationError")) is Retry.AFTER_BACKOFF
+
+
 def test_retries_are_bounded_and_failed_runs_wait_for_a_sweep(tmp_path: Path) -> None:
     attempts: list[int] = []
 
@@ -132,23 +148,87 @@ def test_retries_are_bounded_and_failed_runs_wait_for_a_sweep(tmp_path: Path) ->
         attempts.append(1)
         raise WarehouseBusyError("busy")
 
-    watcher, _ = _watcher(tmp_path, always_busy, retry_attempts=3)
+    watcher, _ = _watcher(tmp_path, always_busy, attempts=3)
     assert watcher.ingest({"a.txt": (1, 1)}, threading.Event()) is False
-    assert len(attempts) == 3 and watcher.done == {}
+    assert len(attempts) == 3 and watcher.done == {} and watcher.runs == 0
 
-    def fails(blocking: bool):
+    def fails(error: Exception):
         def trigger() -> None:
             attempts.append(1)
-            raise RunFailed("boom", blocking=blocking)
+            raise error
         return trigger
 
     attempts.clear()
-    watcher.trigger = fails(blocking=False)
+    watcher.trigger = fails(RunFailedError("boom"))
     assert watcher.ingest({"b.txt": (1, 1)}, threading.Event()) is False
     assert len(attempts) == 1 and "b.txt" not in watcher.done  # the next sweep finds it again
-    watcher.trigger = fails(blocking=True)
+    watcher.trigger = fails(BlockingValidationError("boom"))
     assert watcher.ingest({"c.txt": (1, 1)}, threading.Event()) is False
     assert len(attempts) == 2 and watcher.done["c.txt"] == (1, 1)  # same bytes, same verdict: not retried
+    assert watcher.runs == 2
+
+
+def test_a_stop_request_ends_the_backoff(tmp_path: Path) -> None:
+    def busy() -> None:
+        raise WarehouseBusyError("busy")
+
+    watcher = FolderWatcher(tmp_path, tmp_path / "wh", busy,
+                            WatchConfig(retry=RetryPolicy(attempts=5, base_s=600.0, max_s=600.0)))
+    stop = threading.Event()
+    stop.set()
+    started = time.monotonic()
+    assert watcher.ingest({"a.txt": (1, 1)}, stop) is False
+    assert time.monotonic() - started < 5
+
+
+class _FlowRun:
+    """What `run_deployment` returns, as far as the trigger reads it."""
+
+    def __init__(self, state, warehouse: Path) -> None:
+        self.id, self.name, self.state = "0b1c", "calm-otter", state
+        self.parameters = {"input_dir": "/in", "warehouse_dir": str(warehouse)}
+
+
+@pytest.mark.parametrize(("state", "recorded", "expected"), [
+    ("failed", None, WarehouseBusyError),  # never got past the writer lock: no `runs` row
+    ("failed", RecordedRun("0b1c", "failed", "blocking validation failure: x", blocked=True),
+     BlockingValidationError),
+    ("failed", RecordedRun("0b1c", "failed", "OSError: disk full", blocked=False), RunFailedError),
+    ("crashed", None, RuntimeError),
+    ("running", None, TimeoutError),
+])
+def test_deployment_runs_are_classified_by_their_warehouse_record(
+    tmp_path: Path, monkeypatch, state: str, recorded, expected: type[Exception]
+) -> None:
+    import prefect.deployments
+    from prefect import states
+
+    import warehouse.report.queries
+
+    made = {"failed": states.Failed, "crashed": states.Crashed, "running": states.Running}[state]
+    # The message says "blocking" for every case: only the warehouse record may decide.
+    flow_run = _FlowRun(made(message="BlockingValidationError: blocking validation failure"), tmp_path / "wh")
+    looked_up: list[tuple[Path, str]] = []
+
+    def read_recorded_run(root: Path, run_id: str):
+        looked_up.append((root, run_id))
+        return recorded
+
+    monkeypatch.setattr(prefect.deployments, "run_deployment", lambda *args, **kwargs: flow_run)
+    monkeypatch.setattr(warehouse.report.queries, "read_recorded_run", read_recorded_run)
+    with pytest.raises(expected) as raised:
+        deployment_trigger("akhbar-ingest/on-arrival", timeout_s=1)()
+    assert type(raised.value) is expected
+    assert looked_up == ([(tmp_path / "wh", "0b1c")] if state == "failed" else [])
+
+
+def test_a_completed_deployment_run_is_a_success(tmp_path: Path, monkeypatch) -> None:
+    import prefect.deployments
+    from prefect import states
+
+    monkeypatch.setattr(prefect.deployments, "run_deployment",
+                        lambda *args, **kwargs: _FlowRun(states.Completed(), tmp_path))
+    deployment_trigger("akhbar-ingest/on-arrival")()
 
 
 def _ledger(warehouse: Path) -> list[dict]:

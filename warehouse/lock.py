@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+DEFAULT_TIMEOUT_S = 60.0  # how long a writer waits for another one to finish
+
 
 class WarehouseBusyError(RuntimeError):
     """Another writer kept the warehouse longer than we were willing to wait."""
 
 
 class WriterLock:
-    def __init__(self, path: Path, timeout_s: float = 60.0, poll_s: float = 0.25) -> None:
+    def __init__(self, path: Path, timeout_s: float = DEFAULT_TIMEOUT_S, poll_s: float = 0.25) -> None:
         self.path = path
         self.timeout_s = timeout_s
         self.poll_s = poll_s

@@ -1,4 +1,5 @@
-"""Monitoring: run artifacts, `akhbar report`, and the self-contained HTML page in a real browser."""
+"""Monitoring (`warehouse.report`): its reads, `akhbar report`, the self-contained HTML page in a real
+browser, and the Prefect artifacts each run publishes (`flows.artifacts`) from the same three runs."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import polars as pl
 import pytest
 
 from flows.cli import main
-from flows.report import ReportData, load_report, render_html, render_text
 from tests.conftest import REPO, SEEDS
 from tests.warehouse_state import run_cli
+from warehouse.report.queries import ReportData, load_report, read_recorded_run
+from warehouse.report.render import render_html, render_text
 
 ENGLISH = (
     "The foreign ministers met in Vienna on Tuesday to discuss the agreement.\n"
@@ -72,6 +74,20 @@ def test_report_data_from_the_warehouse(monitored) -> None:
     assert data.quarantined["source_path"].to_list() == ["english.txt"]
     assert data.entities_run == monitored["first"].run_id and data.entities.height > 0
     assert data.articles == 5
+
+
+@pytest.mark.e2e
+def test_how_each_recorded_run_ended(monitored) -> None:
+    warehouse = monitored["warehouse"]
+    newest = load_report(warehouse).runs.row(0, named=True)
+    blocked = read_recorded_run(warehouse, newest["run_id"])
+    assert blocked is not None and (blocked.status, blocked.blocked) == ("failed", True)
+    assert blocked.reason == newest["reason"]
+    first = read_recorded_run(warehouse, monitored["first"].run_id)
+    # The first run quarantined a row (a row-scope error expectation failed) and still completed.
+    assert first is not None and (first.status, first.blocked) == ("completed", False)
+    assert read_recorded_run(warehouse, "no-such-run") is None
+    assert read_recorded_run(monitored["root"] / "no-warehouse", "x") is None
 
 
 @pytest.mark.e2e
