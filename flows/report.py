@@ -11,12 +11,14 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import polars as pl
+
+from flows.results import RunSummary
 
 LOGGER = logging.getLogger("akhbar.report")
 
@@ -461,10 +463,11 @@ def _staged_quarantine(staging: Path | None) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(f, columns=["source_path", "reason", "title"]) for f in files])
 
 
-def publish_run(summary: Mapping[str, Any], validation: pl.DataFrame, staging: Path | None = None) -> None:
+def publish_run(run: RunSummary, validation: pl.DataFrame, staging: Path | None = None) -> None:
     """End of a run: Prefect artifacts and, when something failed, the webhook. Never raises."""
     from flows.notify import notify_run
 
+    summary = asdict(run)
     failed: list[dict[str, Any]] = []
     try:
         if validation.height and "success" in validation.columns:

@@ -174,7 +174,7 @@ class FolderWatcher:
 
     def sweep(self) -> int:
         """Mark every new or changed file (per the ledger) pending; returns how many were marked."""
-        from flows.discover import discover
+        from transforms.discover import discover
 
         try:
             candidates = discover(self.root, read_ledger(self.warehouse)).candidates

@@ -431,7 +431,7 @@ def test_file_name_that_is_not_utf8_gets_a_ledger_row(prefect_api_url, tmp_path:
 
 
 def test_symlink_loop_is_named_as_a_loop(tmp_path: Path) -> None:
-    from flows.discover import discover
+    from transforms.discover import discover
 
     (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
     (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from transforms.entities import (
     ENTITY_SCHEMA,
-    MENTION_SCHEMA,
     EntityConfig,
     entities_from_mentions,
     entity_ids,
     extract_mentions,
 )
 from transforms.normalize import match_key
+from transforms.schema import MENTION_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
 
