@@ -39,6 +39,7 @@ from transforms.pipeline import (
     run_pass,
 )
 from transforms.read import ReadConfig
+from transforms.schema import RUNS
 from warehouse import staging as staged
 from warehouse import store
 from warehouse.faults import crash_point
@@ -123,10 +124,16 @@ def _counted(summary: RunSummary, discovery: Discovery, result: PassResult) -> R
     )
 
 
-def _run_row(summary: RunSummary) -> dict[str, Any]:
-    """The `runs` row: the summary less its wall time, finished now."""
+_COUNTS = tuple(name for name in RUNS.names if name.startswith("files_") or name.endswith("_loaded"))
+
+
+def _run_row(summary: RunSummary, counted: bool) -> dict[str, Any]:
+    """The `runs` row: the summary less its wall time, finished now; counts stay null if never counted."""
     row = asdict(summary)
     row.pop("seconds")
+    if not counted:
+        for name in _COUNTS:
+            row.pop(name)
     row["finished_at"] = datetime.now(UTC)
     return row
 
@@ -154,6 +161,7 @@ def ingest(
         staging = paths.staging / run_id
         staging.mkdir(parents=True)
         validation = pl.DataFrame()
+        counted = False
         try:
             snapshot = open_warehouse_task(root, config.neardup.scheme)
             crash_point("after-open")
@@ -164,7 +172,7 @@ def ingest(
                 source, discovery.candidates, history, config, run_id, started, _steps(staging),
                 bodies=StoredBodies(root, staging), progress=progress,
             )
-            summary = _counted(summary, discovery, result)
+            summary, counted = _counted(summary, discovery, result), True
             validation = result.validation
             staged.write_validation(staging, run_id, validation)
             if discovery.candidates.height:
@@ -180,14 +188,14 @@ def ingest(
             replaced = [path for path in result.processed if path in changed]
             crash_point("before-commit")
             progress.stage("committing")
-            row = _run_row(summary)
+            row = _run_row(summary, counted)
             commit_task(root, staging, row, replaced)
             summary = replace(summary, finished_at=row["finished_at"])
             crash_point("after-commit")
             publish_run(summary, validation, staging)  # artifacts and webhook; never raises
         except Exception as error:
             summary = replace(summary, status="failed", reason=summary.reason or f"{type(error).__name__}: {error}")
-            row = _run_row(summary)
+            row = _run_row(summary, counted)
             summary = replace(summary, finished_at=row["finished_at"])
             try:
                 record_failure_task(root, staging, row)
