@@ -302,7 +302,8 @@ def run_batch(
 
     ``bodies(article_ids)`` returns ``article_id`` and ``body`` of stored articles (committed or
     staged by earlier batches): near-duplicate candidates from the history are verified against them.
-    ``progress``, if given, hears the name of each phase as it starts.
+    ``progress``, if given, hears the name of each phase as it starts: ``reading`` (read, parse,
+    boilerplate, dedup), ``entities`` (statistics, NER), ``validating`` (suites, split into tables).
     """
     report = progress or (lambda _: None)
     report("reading")
