@@ -26,24 +26,16 @@ from typing import Any, Final
 
 import polars as pl
 
+from transforms.schema import EXPECTATION_RESULTS, ROW_REASONS
+
 # Teams may keep their own reviewed suites elsewhere: AKHBAR_EXPECTATIONS_DIR points at that folder.
 SUITES_DIR: Final = Path(os.environ.get("AKHBAR_EXPECTATIONS_DIR") or Path(__file__).resolve().parent / "suites")
 SEVERITIES: Final = ("error", "warning")
 SCOPES: Final = ("row", "batch")
 
-RESULTS_SCHEMA: Final[dict[str, pl.DataType]] = {
-    "suite": pl.String(),
-    "expectation": pl.String(),  # the Great Expectations type, e.g. expect_column_values_to_be_in_set
-    "column": pl.String(),  # null for table-level expectations; "a,b" for column pairs
-    "name": pl.String(),  # suite.type(column), as used in reasons and blocking failures
-    "success": pl.Boolean(),
-    "unexpected_count": pl.Int64(),  # null when the expectation could not be evaluated
-    "severity": pl.String(),
-    "scope": pl.String(),
-    "example_values": pl.List(pl.String()),
-    "details": pl.String(),  # null on success; what failed, in words
-}
-ROW_REASONS_SCHEMA: Final[dict[str, pl.DataType]] = {"row_index": pl.Int64(), "reason": pl.String()}
+# The frames a validation returns, declared with every other frame in transforms.schema.
+RESULTS_SCHEMA: Final = EXPECTATION_RESULTS.schema
+ROW_REASONS_SCHEMA: Final = ROW_REASONS.schema
 
 # COMPLETE gives every failing row position in unexpected_index_list (unexpected_list itself is
 # capped at 200 values, so values for reasons are read back from the polars frame instead).

@@ -328,7 +328,7 @@ def _resolve_defaults(args: argparse.Namespace) -> None:
 
 
 def _batch_size() -> int:
-    from flows.stages import PipelineConfig
+    from transforms.pipeline import PipelineConfig
 
     return PipelineConfig().batch_size
 

@@ -29,15 +29,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-import polars as pl
-
 from flows.errors import BlockingValidationError, RunFailedError
 from warehouse.lock import WarehouseBusyError
 
 LOGGER = logging.getLogger("akhbar.watch")
 Stamp = tuple[int, int]  # (size in bytes, mtime in ns)
-LEDGER_SCHEMA = {"source_path": pl.String, "sha256": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
-                 "status": pl.String, "reason": pl.String}
 
 
 @dataclass(frozen=True)
@@ -156,22 +152,6 @@ class Settler:
                 del self.pending[rel]
 
 
-def read_ledger(warehouse: Path) -> pl.DataFrame:
-    """The ledger as discovery wants it; empty before the first run. Read-only, safe during a run."""
-    from warehouse.store import WarehouseMissingError, open_reader
-
-    try:
-        con = open_reader(warehouse)
-    except WarehouseMissingError:
-        return pl.DataFrame(schema=LEDGER_SCHEMA)
-    try:
-        return con.execute(
-            "SELECT source_path, sha256, size_bytes, mtime_ns, status, reason FROM ingest_ledger"
-        ).pl().cast(LEDGER_SCHEMA)  # type: ignore[arg-type]
-    finally:
-        con.close()
-
-
 class FolderWatcher:
     """Runs ``trigger`` (one ingest over the folder) whenever settled new or changed files wait."""
 
@@ -203,7 +183,8 @@ class FolderWatcher:
 
     def sweep(self) -> int:
         """Mark every new or changed file (per the ledger) pending; returns how many were marked."""
-        from flows.discover import discover
+        from transforms.discover import discover
+        from warehouse.history import read_ledger
 
         try:
             candidates = discover(self.root, read_ledger(self.warehouse)).candidates

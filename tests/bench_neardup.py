@@ -26,9 +26,7 @@ import polars as pl
 
 from tests.conftest import SHARED_DATA
 from transforms.dedup import add_content_keys, collapse_repeated_paragraphs, exact_dedup
-from transforms.frame import INPUT_SCHEMA
 from transforms.neardup import (
-    BAND_SCHEMA,
     NearDupConfig,
     band_hashes,
     minhash_signatures,
@@ -37,9 +35,9 @@ from transforms.neardup import (
 )
 from transforms.parse import parse_articles
 from transforms.read import decode_files
+from transforms.schema import BAND_SCHEMA, INPUT_SCHEMA, KNOWN_SCHEMA
 
 CORPUS = SHARED_DATA / "news_corpus" / "ant_multisource_v2.1"
-KNOWN_SCHEMA = {"content_hash": pl.String, "article_id": pl.String, "source_path": pl.String}
 BATCH = 1000
 REPEATS = 3
 

@@ -182,15 +182,13 @@ def quality(tagger) -> None:
 def _articles(n_files: int):
     import polars as pl
 
-    from flows.discover import DiscoveryConfig, discover, read_files
+    from transforms.discover import discover, read_files
     from transforms.parse import parse_articles
     from transforms.read import decode_files
+    from transforms.schema import LEDGER
 
-    ledger = pl.DataFrame(
-        schema={"source_path": pl.String, "sha256": pl.String, "size_bytes": pl.Int64,
-                "mtime_ns": pl.Int64, "status": pl.String, "reason": pl.String}
-    )  # fmt: skip
-    found = discover(CORPUS, ledger, DiscoveryConfig()).candidates.sort("source_path")
+    ledger = LEDGER.empty()
+    found = discover(CORPUS, ledger).candidates.sort("source_path")
     step = max(1, found.height // n_files)
     picked = found.gather_every(step).head(n_files)
     raw, _ = read_files(CORPUS, picked)

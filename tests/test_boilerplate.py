@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 from tests.conftest import shared_data_or_skip
 from transforms.boilerplate import (
-    BOILERPLATE_SCHEMA,
     BoilerplateConfig,
     empty_table,
     learn_boilerplate,
     strip_boilerplate,
 )
 from transforms.frame import REJECTED
+from transforms.schema import BOILERPLATE_LINES, BOILERPLATE_SCHEMA
 
 FOOTER = "*نقلاً عن صحيفة الرؤية الإماراتية"
 READ_ALSO = "اقرأ أيضاً:"
@@ -204,19 +204,17 @@ def test_the_config_given_to_strip_decides_not_the_stored_flag() -> None:
 
 
 def test_empty_inputs() -> None:
-    no_columns = pl.DataFrame()
-    table = learn_boilerplate(frame([]), no_columns, CONFIG)
+    table = learn_boilerplate(frame([]), empty_table(), CONFIG)
     assert table.height == 0 and table.schema == pl.Schema(BOILERPLATE_SCHEMA)
     rows = frame(site(2))
-    out = strip_boilerplate(rows, no_columns, CONFIG)
+    out = strip_boilerplate(rows, empty_table(), CONFIG)
     assert out["body"].to_list() == rows["body"].to_list() and out["boilerplate_removed"].to_list() == [0, 0]
 
 
-def test_old_table_without_the_sketch_columns_is_accepted() -> None:
-    """A table with only the review columns (e.g. read back from an older warehouse) still merges."""
+def test_table_read_back_from_the_warehouse_merges() -> None:
+    """The stored table (BOILERPLATE_LINES, as the warehouse returns it) is the history of the next batch."""
     table = learn_boilerplate(frame(site(3)), empty_table(), CONFIG)
-    slim = table.select("publisher", "line_key", "line", "article_count")
-    again = learn_boilerplate(frame(site(3, start=50)), slim, CONFIG)
+    again = learn_boilerplate(frame(site(3, start=50)), BOILERPLATE_LINES.conform(table), CONFIG)
     assert learned(again) == {("site", FOOTER)}
 
 

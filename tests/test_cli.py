@@ -42,8 +42,8 @@ def test_a_failed_run_exits_1_with_one_line(tmp_path: Path, monkeypatch, capsys,
 
 def test_ingest_defaults_come_from_their_owners(monkeypatch) -> None:
     from flows.serve import DEFAULT_CRON, DEFAULT_TIMEZONE, SERVED_LOCK_TIMEOUT_S
-    from flows.stages import PipelineConfig
     from flows.watch import WatchConfig
+    from transforms.pipeline import PipelineConfig
     from transforms.read import ReadConfig
 
     monkeypatch.delenv("AKHBAR_MAX_FILE_BYTES", raising=False)
@@ -78,7 +78,7 @@ def test_help_shows_the_owned_defaults(capsys) -> None:
 
 def test_commands_that_do_not_ingest_do_not_import_the_pipeline() -> None:
     probe = ("import sys; from flows.cli import build_parser; build_parser().parse_args(['sql', 'SELECT 1']); "
-             "print(sorted(m for m in ('polars', 'flows.stages', 'transforms.read') if m in sys.modules))")
+             "print(sorted(m for m in ('polars', 'transforms.pipeline', 'transforms.read') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

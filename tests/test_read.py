@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.frame import INPUT_SCHEMA, REJECTED
+from transforms.frame import REJECTED
 from transforms.read import ENCODINGS, ReadConfig, decode_files
+from transforms.schema import INPUT_SCHEMA
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 ARABIC = "قال وزير الخارجية إن المحادثات «مثمرة»، وأضاف: سنواصل العمل معاً حتى النهاية.\nفقرة ثانية؟"

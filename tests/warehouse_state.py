@@ -1,15 +1,22 @@
-"""Helpers for end-to-end tests: run the flow, read the warehouse, compare warehouses."""
+"""Helpers for end-to-end tests: run the flow or the batch core in process, read and compare warehouses."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from warehouse.store import CATALOG_ALIAS, WarehousePaths, open_reader
+from transforms.discover import discover
+from transforms.pipeline import PassResult, PassSteps, PipelineConfig, run_pass
+from warehouse import staging as staged
+from warehouse.history import StoredBodies, open_snapshot
+from warehouse.lock import WriterLock
+from warehouse.store import CATALOG_ALIAS, WarehousePaths, clear_staging, commit_run, open_reader, open_writer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,3 +81,45 @@ def start_cli(args: list[str], api_url: str, extra_env: dict[str, str] | None = 
         [sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
     )
+
+
+def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None = None) -> PassResult:
+    """One ingest pass without Prefect: the flow's wiring around the same batch core, with its plain steps."""
+    config = config or PipelineConfig()
+    run_id = uuid.uuid4().hex
+    started = datetime.now(UTC)
+    paths = WarehousePaths(root)
+    staging = paths.staging / run_id
+    with WriterLock(paths.lock):
+        clear_staging(paths)
+        staging.mkdir(parents=True)
+        try:
+            snapshot = open_snapshot(root, config.neardup.scheme)
+            discovery = discover(input_dir, snapshot.ledger)
+            steps = PassSteps(stage=lambda output, batch_no: staged.write_batch(staging, output.tables, batch_no))
+            result = run_pass(
+                input_dir, discovery.candidates, snapshot.history.without_articles_of(discovery.changed_paths),
+                config, run_id, started, steps, bodies=StoredBodies(root, staging),
+            )
+            if result.blocking_failures:
+                raise AssertionError(f"blocking validation failure: {result.blocking_failures}")
+            staged.write_validation(staging, run_id, result.validation)
+            if discovery.candidates.height:
+                staged.write_boilerplate(staging, result.boilerplate)
+            row = {
+                "run_id": run_id, "started_at": started, "finished_at": datetime.now(UTC), "status": "completed",
+                "input_dir": str(input_dir), "files_seen": discovery.files_seen,
+                "files_unchanged": discovery.files_unchanged + result.unchanged, "files_deferred": result.deferred,
+                **{f"files_{name}": getattr(result.counts, name)
+                   for name in ("loaded", "duplicate", "quarantined", "rejected")},
+                "articles_loaded": result.counts.articles, "mentions_loaded": result.counts.mentions,
+            }
+            replaced = [path for path in result.processed if path in set(discovery.changed_paths)]
+            con = open_writer(root)
+            try:
+                commit_run(con, staging, row, replaced)
+            finally:
+                con.close()
+        finally:
+            clear_staging(paths)
+    return result

@@ -37,22 +37,13 @@ import polars as pl
 
 from transforms.arabic import WORD, match_key
 from transforms.frame import REJECTED, alive, label
+from transforms.schema import BOILERPLATE_SCHEMA
 
 # Keys are SHA-256 prefixes: 16 hex digits for a line, 60 bits (an Int64) for a body.
 LINE_KEY_HEX = 16
 _BODY_KEY_BITS = 60
 _BODY_KEY_SPACE = float(1 << _BODY_KEY_BITS)
 
-BOILERPLATE_SCHEMA: dict[str, pl.DataType] = {
-    "publisher": pl.String(),
-    "line_key": pl.String(),  # hash of the paragraph's match_key without spaces: what is compared
-    "line": pl.String(),  # the paragraph as shown in one of its articles; null while it is in only one
-    "word_count": pl.Int32(),
-    "article_count": pl.Int64(),  # distinct normalized bodies holding the line (see BoilerplateConfig)
-    "article_keys": pl.List(pl.Int64()),  # the smallest body keys, ascending (a bottom-k sketch)
-    "example_source_path": pl.String(),  # the article with the smallest body key
-    "boilerplate": pl.Boolean(),  # learned, under the config that built the table
-}
 
 
 @dataclass(frozen=True)
@@ -122,18 +113,6 @@ def _count(keys: pl.Expr, track: int) -> pl.Expr:
     return pl.when(keys.list.len() < track).then(exact).otherwise(pl.max_horizontal(estimate, exact))
 
 
-def _normalized_known(known: pl.DataFrame) -> pl.DataFrame:
-    """``known`` in BOILERPLATE_SCHEMA; an empty warehouse may hand over a frame without columns."""
-    if known.height == 0:
-        return empty_table()
-    missing = [
-        pl.lit(None, dtype=dtype).alias(name)
-        for name, dtype in BOILERPLATE_SCHEMA.items()
-        if name not in known.columns
-    ]
-    return known.with_columns(missing).select(pl.col(n).cast(t) for n, t in BOILERPLATE_SCHEMA.items())
-
-
 def learn_boilerplate(
     frame: pl.DataFrame, known: pl.DataFrame, config: BoilerplateConfig = BoilerplateConfig()
 ) -> pl.DataFrame:
@@ -141,7 +120,7 @@ def learn_boilerplate(
 
     ``frame`` needs ``publisher``, ``body`` (paragraphs split by ``\\n``) and ``source_path``
     (and ``status``, if present: refused rows are ignored). Rows without a publisher teach
-    nothing. ``known`` is the table from earlier runs (may be empty). Returns every candidate line
+    nothing. ``known`` is the table from earlier runs (BOILERPLATE_LINES, may be empty). Returns every candidate line
     (short enough to ever qualify) in BOILERPLATE_SCHEMA, with ``boilerplate`` set by ``config``.
     """
     live = pl.col("publisher").is_not_null() & pl.col("body").is_not_null()
@@ -163,7 +142,6 @@ def learn_boilerplate(
         pl.col("source_path").first().alias("example_source_path"),
     )
 
-    known = _normalized_known(known)
     seen = new.select("publisher", "line_key")
     touched = known.join(seen, on=["publisher", "line_key"], how="semi")
     untouched = known.join(seen, on=["publisher", "line_key"], how="anti")
@@ -202,7 +180,7 @@ def strip_boilerplate(
     rows refused before this step). A row left without any paragraph is rejected with "no
     article text: only boilerplate lines of <publisher>" and its body becomes null.
     """
-    learned = _normalized_known(lines).filter(is_boilerplate(config)).select("publisher", "line_key").unique()
+    learned = lines.filter(is_boilerplate(config)).select("publisher", "line_key").unique()
     was_alive = alive() if "status" in frame.columns else pl.lit(True)
     live = (
         was_alive & pl.col("body").is_not_null() & pl.col("publisher").is_in(learned["publisher"].implode())

@@ -83,14 +83,11 @@ def add_content_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _known_keys(known: pl.DataFrame) -> pl.DataFrame:
     """One row per content hash (smallest path wins if the warehouse ever held two)."""
-    if not known.columns:  # an empty warehouse may hand over a frame without a schema
-        known = pl.DataFrame(schema={"content_hash": pl.String, "article_id": pl.String})
-    path = pl.col("source_path") if "source_path" in known.columns else pl.lit(None, dtype=pl.String)
     return (
         known.select(
-            pl.col("content_hash").cast(pl.String),
-            pl.col("article_id").cast(pl.String).alias("_known_id"),
-            path.cast(pl.String).alias("_known_path"),
+            pl.col("content_hash"),
+            pl.col("article_id").alias("_known_id"),
+            pl.col("source_path").alias("_known_path"),
         )
         .filter(pl.col("content_hash").is_not_null())
         .sort("content_hash", "_known_path", nulls_last=True)
@@ -101,7 +98,7 @@ def _known_keys(known: pl.DataFrame) -> pl.DataFrame:
 def exact_dedup(frame: pl.DataFrame, known: pl.DataFrame, config: DedupConfig | None = None) -> pl.DataFrame:
     """Label alive rows whose content hash is already known or not canonical in the batch as duplicates.
 
-    ``known`` holds ``content_hash``, ``article_id`` and optionally ``source_path`` of every article
+    ``known`` (KNOWN_KEYS) holds ``content_hash``, ``article_id`` and ``source_path`` of every article
     in the warehouse; inside the batch the first row in ``config.canonical_order`` is kept. Adds
     ``duplicate_of`` (article id of the kept copy), ``duplicate_kind`` (``exact``) and ``similarity``
     (1.0) on the rows labelled here, null elsewhere.

@@ -36,20 +36,12 @@ from pathlib import Path
 import polars as pl
 
 from transforms.arabic import ARABIC_WORD, DEFINITE, clitic_variants, match_key, token_key
+from transforms.schema import MENTION_SCHEMA
 from transforms.tokenize import QUOTES, TokenizeConfig, tokenize
 
 GAZETTEER_DIR = Path(__file__).resolve().parent / "data" / "gazetteer"
 ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
 
-MENTION_SCHEMA: dict[str, pl.DataType] = {
-    "article_id": pl.String(),
-    "entity_id": pl.String(),
-    "entity_type": pl.String(),
-    "surface": pl.String(),
-    "start_char": pl.Int64(),
-    "end_char": pl.Int64(),
-    "canonical_name": pl.String(),
-}
 ENTITY_SCHEMA: dict[str, pl.DataType] = {
     "entity_id": pl.String(),
     "canonical_name": pl.String(),

@@ -33,16 +33,10 @@ import pyarrow as pa
 from transforms.arabic import match_key
 from transforms.dedup import EXACT
 from transforms.frame import DUPLICATE, REASON, alive, label
+from transforms.schema import BAND_SCHEMA
 
 NEAR = "near"
 
-# Band rows: what the warehouse stores per canonical article (table ``article_minhash``).
-BAND_SCHEMA: dict[str, pl.DataType] = {
-    "article_id": pl.String(),
-    "source_path": pl.String(),
-    "band_index": pl.Int16(),
-    "band_hash": pl.Int64(),
-}
 KEYS_SCHEMA: dict[str, pl.DataType] = {"article_id": pl.String(), "match_key": pl.String()}
 
 # ``fetch_keys(article_ids)`` -> frame with ``article_id`` and ``match_key`` (or ``body``, from
@@ -307,8 +301,6 @@ def _band_rows(batch: _Batch, keep: pl.DataFrame) -> pl.DataFrame:
 
 
 def _history_bands(history: pl.DataFrame) -> pl.DataFrame:
-    if not history.columns:  # an empty warehouse may hand over a frame without a schema
-        return _empty_bands()
     return history.select(pl.col(name).cast(dtype) for name, dtype in BAND_SCHEMA.items())
 
 

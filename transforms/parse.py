@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.frame import PARSED_SCHEMA, REJECTED, alive, label
+from transforms.frame import REJECTED, alive, label
 from transforms.normalize import clean_display_column
+from transforms.schema import PARSED_SCHEMA
 
 TREC = "trec"
 PLAIN = "plain"

@@ -66,7 +66,7 @@ _CP1256_ODD = re.compile(
 
 @dataclass(frozen=True)
 class ReadConfig:
-    max_bytes: int = 50 * 1024 * 1024  # larger files are refused (discovery's limit is the same)
+    max_bytes: int = 50 * 1024 * 1024  # larger files are hashed unread and refused (the one place for this limit)
     max_control_share: float = 0.10  # a larger share of control characters means binary
     # Windows-1256 is accepted only for text that reads like Arabic prose:
     cp1256_min_arabic_of_letters: float = 0.60  # core Arabic letters among all letters

@@ -8,7 +8,6 @@ PyPI packages ``duckdb-extension-*``, never from the network.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,23 +19,11 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
+from warehouse.ddl import schema_statements
 from warehouse.faults import crash_point
+from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
 
 CATALOG_ALIAS = "wh"
-SCHEMA_FILE = Path(__file__).with_name("schema.sql")
-# Tables a run stages as Parquet and commits together (views and `runs` are not staged).
-STAGED_TABLES = (
-    "articles",
-    "entity_mentions",
-    "duplicates",
-    "ledger_history",
-    "validation_results",
-    "quarantine",
-    "boilerplate_lines",
-    "article_minhash",
-)
-# Tables a run rewrites whole (when it staged them) instead of appending to.
-REPLACED_TABLES = frozenset({"boilerplate_lines"})
 
 
 class WarehouseMissingError(RuntimeError):
@@ -113,22 +100,6 @@ def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-_STATEMENT_NAME = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
-
-
-def _schema_statements() -> list[tuple[str, str]]:
-    """(object name, statement) for every statement of schema.sql, in order."""
-    text = "\n".join(line.split("--", 1)[0] for line in SCHEMA_FILE.read_text().splitlines())
-    statements = []
-    for statement in (s.strip() for s in text.split(";")):
-        if statement:
-            match = _STATEMENT_NAME.search(statement)
-            if not match:
-                raise ValueError(f"schema.sql holds a statement akhbar cannot name: {statement[:60]}")
-            statements.append((match.group(1), statement))
-    return statements
-
-
 def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the relations that do not exist yet, in one transaction (one catalog snapshot)."""
     existing = {
@@ -137,7 +108,7 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [CATALOG_ALIAS]
         ).fetchall()
     }
-    missing = [(name, sql) for name, sql in _schema_statements() if name not in existing]
+    missing = [(name, sql) for name, sql in schema_statements() if name not in existing]
     if not missing:
         return
     con.execute("BEGIN")
@@ -155,13 +126,9 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _staged_files(staging: Path, table: str) -> list[str]:
-    return sorted(str(p) for p in (staging / table).glob("*.parquet"))
-
-
 def _insert_staged(con: duckdb.DuckDBPyConnection, staging: Path, table: str) -> int:
     """INSERT the run's staged Parquet for ``table``; columns matched by name, extras ignored."""
-    files = _staged_files(staging, table)
+    files = staged_files(staging, table)
     if not files:
         return 0
     file_list = "[" + ", ".join(f"'{f}'" for f in files) + "]"
@@ -202,7 +169,7 @@ def commit_run(
             for table in ("duplicates", "article_minhash"):
                 con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
-            if table in REPLACED_TABLES and _staged_files(staging, table):
+            if table in REPLACED_TABLES and staged_files(staging, table):
                 con.execute(f"DELETE FROM {table}")
             inserted[table] = _insert_staged(con, staging, table)
             crash_point("mid-commit")

@@ -1,4 +1,4 @@
-"""Find what is new or changed under the input folder, and read it safely.
+"""The discover and read steps: find what is new or changed under the input folder, and read it safely.
 
 This is the pipeline's only contact with the input folder. Nothing outside the folder is ever
 opened: symbolic links are not followed out of it, special files are never opened (a FIFO would
@@ -16,19 +16,16 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.frame import INPUT_SCHEMA, REASON, REJECTED, STATUS
+from transforms.frame import REASON, REJECTED, STATUS
+from transforms.read import ReadConfig
+from transforms.schema import CANDIDATES, INPUT_SCHEMA
 
 HASH_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
-class DiscoveryConfig:
-    max_bytes: int = 50 * 1024 * 1024  # larger files are rejected without being read
-
-
-@dataclass(frozen=True)
 class Discovery:
-    candidates: pl.DataFrame  # new or changed files: source_path, size_bytes, mtime_ns, status, reason
+    candidates: pl.DataFrame  # new or changed files, in CANDIDATES
     files_seen: int
     files_unchanged: int
     changed_paths: list[str]  # candidates that already had a ledger row (content may have changed)
@@ -90,8 +87,8 @@ def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
     return entries
 
 
-def discover(input_dir: Path, ledger: pl.DataFrame, config: DiscoveryConfig = DiscoveryConfig()) -> Discovery:
-    """Compare the folder with the ledger (source_path, sha256, size_bytes, mtime_ns, status).
+def discover(input_dir: Path, ledger: pl.DataFrame) -> Discovery:
+    """Compare the folder with the ledger (LEDGER: source_path, size_bytes, mtime_ns, status, reason).
 
     A file whose size and mtime match its ledger row is unchanged without being read. Files that
     were refused before for a reason that depends on the path (links, special files) and still are
@@ -116,12 +113,7 @@ def discover(input_dir: Path, ledger: pl.DataFrame, config: DiscoveryConfig = Di
             unchanged += 1
             continue
         rows.append((rel, info.st_size, info.st_mtime_ns, None, None))
-    candidates = pl.DataFrame(
-        rows,
-        schema={"source_path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64,
-                STATUS: pl.String, REASON: pl.String},
-        orient="row",
-    )
+    candidates = pl.DataFrame(rows, schema=CANDIDATES.schema, orient="row")
     changed = [p for p in candidates["source_path"].to_list() if p in previous]
     return Discovery(candidates, files_seen=len(entries), files_unchanged=unchanged, changed_paths=changed)
 
@@ -135,7 +127,7 @@ def _hash_file(path: Path) -> str:
 
 
 def read_files(
-    input_dir: Path, candidates: pl.DataFrame, config: DiscoveryConfig = DiscoveryConfig()
+    input_dir: Path, candidates: pl.DataFrame, config: ReadConfig | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
     """Read the candidates' bytes: (frame in INPUT_SCHEMA, paths deferred because they moved).
 
@@ -143,6 +135,7 @@ def read_files(
     deferred (no row at all) and the next run takes it. Files over ``max_bytes`` are hashed in
     chunks, never held in memory, and rejected with their size.
     """
+    config = config or ReadConfig()
     out: dict[str, list] = {name: [] for name in INPUT_SCHEMA}
     deferred: list[str] = []
     for row in candidates.iter_rows(named=True):

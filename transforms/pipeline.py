@@ -1,0 +1,436 @@
+"""The batch core: read -> parse -> boilerplate -> dedup -> enrich -> validate -> split into tables.
+
+``run_batch`` takes one batch of candidate files plus the ``History`` it needs and returns everything
+the batch stages (``BatchOutput``). Its arguments and result are plain picklable values (frozen
+dataclasses of polars frames, paths and strings; near-duplicate bodies come from a picklable
+callable), so a task runner can ship it to another process or machine.
+
+``run_pass`` is the batch loop of one ingest pass: order the candidates by publication date, cut
+batches, run each, hand each batch's output to a ``stage`` callback and carry the history forward.
+The loop lives here, once, and its steps are injectable (``PassSteps``): the Prefect flow passes
+task-wrapped steps and a stage callback that writes the warehouse's staging folder, while the
+invariant tests and the benchmark pass the plain functions. Keeping the loop out of the flow is what
+lets all three run the same code; keeping staging a callback keeps this module free of Prefect and
+of the warehouse (transforms never do I/O beyond what a step is for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+
+from expectations.runner import validate_frame
+from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_boilerplate
+from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
+from transforms.discover import read_files
+from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REJECTED, STATUS, alive, label
+from transforms.mentions import MentionConfig, tag_mentions
+from transforms.neardup import FetchKeys, NearDupConfig, near_dedup
+from transforms.ner import Tagger
+from transforms.parse import ParseConfig, parse_articles
+from transforms.read import ReadConfig, decode_files
+from transforms.schema import (
+    ARTICLE_MINHASH,
+    ARTICLES,
+    BANDS,
+    BOILERPLATE_LINES,
+    DUPLICATES,
+    ENTITY_MENTIONS,
+    EXPECTATION_RESULTS,
+    KNOWN_KEYS,
+    LEDGER_HISTORY,
+    MENTIONS,
+    QUARANTINE,
+    VALIDATION_RESULTS,
+    Relation,
+)
+from transforms.stats import StatsConfig, add_text_stats
+
+# Inside a run, articles are processed (batches cut) and their canonical copies chosen in this
+# order, nulls last: the earliest published article stays canonical, so a corpus fed in pieces in
+# date order yields the same duplicates as one run over all of it.
+CANONICAL_ORDER = ("published_at", "source_path")
+# What the articles suite validates: the table's columns less what the load stamps on.
+_STAMPED = ("run_id", "ingested_at")
+ARTICLE_COLUMNS = [name for name in ARTICLES.names if name not in _STAMPED]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Every step's config, and the batch size (files per batch, the one place for its default)."""
+
+    batch_size: int = 1000
+    read: ReadConfig = field(default_factory=ReadConfig)
+    parse: ParseConfig = field(default_factory=ParseConfig)
+    boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
+    dedup: DedupConfig = field(default_factory=lambda: DedupConfig(canonical_order=CANONICAL_ORDER))
+    neardup: NearDupConfig = field(default_factory=lambda: NearDupConfig(canonical_order=CANONICAL_ORDER))
+    stats: StatsConfig = field(default_factory=StatsConfig)
+    mentions: MentionConfig = field(default_factory=MentionConfig)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+
+
+@dataclass(frozen=True)
+class History:
+    """What a batch needs from the warehouse and from earlier batches of its run.
+
+    ``previous_sha``: the ledger's sha256 per path (a touched file with the same bytes is not new);
+    ``known``: content keys of stored articles (KNOWN_KEYS); ``bands``: their MinHash band rows
+    (BANDS); ``boilerplate``: the learned boilerplate table (BOILERPLATE_LINES).
+    """
+
+    previous_sha: Mapping[str, str]
+    known: pl.DataFrame
+    bands: pl.DataFrame
+    boilerplate: pl.DataFrame
+
+    @classmethod
+    def of(
+        cls, previous_sha: Mapping[str, str], known: pl.DataFrame, bands: pl.DataFrame, boilerplate: pl.DataFrame
+    ) -> History:
+        """A history whose frames are in their schema (columns, order, dtypes)."""
+        return cls(dict(previous_sha), KNOWN_KEYS.conform(known), BANDS.conform(bands),
+                   BOILERPLATE_LINES.conform(boilerplate))
+
+    @classmethod
+    def empty(cls) -> History:
+        return cls({}, KNOWN_KEYS.empty(), BANDS.empty(), BOILERPLATE_LINES.empty())
+
+    def without_articles_of(self, paths: Sequence[str]) -> History:
+        """Forget the stored articles of ``paths``: a changed file must not duplicate its own old version."""
+        if not paths:
+            return self
+        gone = pl.col("source_path").is_in(list(paths))
+        return replace(self, known=self.known.filter(~gone), bands=self.bands.filter(~gone))
+
+    def extended(self, output: BatchOutput) -> History:
+        """The history the next batch of the same run needs."""
+        return replace(
+            self,
+            known=pl.concat([self.known, output.loaded_keys]),
+            bands=pl.concat([self.bands, output.loaded_bands]),
+            boilerplate=output.boilerplate,
+        )
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    input_dir: Path
+    candidates: pl.DataFrame  # CANDIDATES rows, in processing order
+    batch_no: int
+    run_id: str
+    ingested_at: datetime  # stamped on articles (ingested_at) and ledger rows (recorded_at)
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """Files by final status, and rows for the two tables the run summary counts."""
+
+    loaded: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    rejected: int = 0
+    articles: int = 0
+    mentions: int = 0
+
+    def __add__(self, other: BatchCounts) -> BatchCounts:
+        return BatchCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class BatchTables:
+    """A batch's rows of every table it stages, each in the table's schema; field names are table names."""
+
+    articles: pl.DataFrame
+    entity_mentions: pl.DataFrame
+    duplicates: pl.DataFrame
+    ledger_history: pl.DataFrame
+    quarantine: pl.DataFrame
+    article_minhash: pl.DataFrame
+
+    def by_table(self) -> dict[str, pl.DataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class BatchOutput:
+    tables: BatchTables
+    counts: BatchCounts
+    validation: pl.DataFrame  # EXPECTATION_RESULTS of this batch
+    blocking_failures: tuple[str, ...]  # non-empty: nothing of this run may be loaded
+    deferred: tuple[str, ...]  # files still being written: no row, the next run takes them
+    unchanged: int  # files touched but with the bytes the ledger knows: no row
+    processed: tuple[str, ...]  # files read and decided in this batch (their sha256 is new)
+    boilerplate: pl.DataFrame  # the boilerplate table learned up to and including this batch
+    loaded_keys: pl.DataFrame  # KNOWN_KEYS of the articles this batch loads
+    loaded_bands: pl.DataFrame  # BANDS of the articles this batch loads
+
+
+@cache
+def ner_tagger() -> Tagger:
+    """The committed NER model, loaded once per process (about a second)."""
+    return Tagger.load()
+
+
+def read_and_parse(
+    input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig
+) -> tuple[pl.DataFrame, list[str], int]:
+    """Bytes -> parsed articles. Returns (frame, deferred paths, files found unchanged by hash)."""
+    raw, deferred = read_files(input_dir, candidates, config.read)
+    # A touched file whose bytes did not change is not new input: no new ledger row.
+    same = pl.col("sha256").is_not_null() & (
+        pl.col("source_path").replace_strict(dict(previous_sha), default=None, return_dtype=pl.String)
+        == pl.col("sha256")
+    )
+    unchanged = raw.filter(same.fill_null(False)).height
+    raw = raw.filter(~same.fill_null(False))
+    frame = parse_articles(decode_files(raw, config.read), config.parse).drop("raw")
+    return frame, deferred, unchanged
+
+
+def order_by_date(
+    input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig
+) -> pl.DataFrame:
+    """Candidates sorted by ``(published_at nulls last, source_path)``, the order batches are cut in.
+
+    Dates are known only after parsing, so this is a first pass that reads and parses batch by batch
+    and keeps two columns per file (memory stays bounded). Processing a run in publication order makes
+    the earliest article of a cluster canonical whether the corpus comes in one run or in date pieces.
+    """
+    dates = [pl.DataFrame(schema={"source_path": pl.String, "published_at": ARTICLES.schema["published_at"]})]
+    for start in range(0, candidates.height, config.batch_size):
+        frame, _, _ = read_and_parse(input_dir, candidates.slice(start, config.batch_size), previous_sha, config)
+        dates.append(frame.select("source_path", "published_at"))
+    first = pl.concat(dates, how="vertical_relaxed").group_by("source_path").agg(pl.col("published_at").min())
+    return (
+        candidates.join(first, on="source_path", how="left")
+        .sort("published_at", "source_path", nulls_last=True)
+        .drop("published_at")
+    )
+
+
+def _deduplicate(
+    frame: pl.DataFrame, history: History, config: PipelineConfig, bodies: FetchKeys | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Repeated paragraphs, then exact and near duplicates against the batch and the history."""
+    frame = collapse_repeated_paragraphs(frame, config.dedup)
+    frame = add_content_keys(frame)
+    frame = exact_dedup(frame, history.known, config.dedup)
+    return near_dedup(frame, history.bands, config.neardup, bodies)
+
+
+def _validate(
+    frame: pl.DataFrame, mentions: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str]]:
+    """Quarantine rows failing row-level errors; report batch-level errors as blocking."""
+    indexed = frame.with_row_index("_row")
+    candidates = indexed.filter(alive())
+    outcome = validate_frame(candidates.select(ARTICLE_COLUMNS), "articles")
+    reasons = outcome.row_reasons.join(
+        candidates.select("_row").with_row_index("row_index").with_columns(pl.col("row_index").cast(pl.Int64)),
+        on="row_index",
+    ).select("_row", pl.col("reason").alias("_quarantine_reason"))
+    indexed = indexed.join(reasons, on="_row", how="left")
+    frame = label(indexed, pl.col("_quarantine_reason").is_not_null(), QUARANTINED,
+                  pl.col("_quarantine_reason")).drop("_row", "_quarantine_reason")
+
+    kept = frame.filter(alive()).select("article_id", "body")
+    checked = mentions.join(kept, on="article_id", how="inner").with_columns(
+        offsets_match=pl.col("body").str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char"))
+        == pl.col("surface")
+    )
+    mention_outcome = validate_frame(checked.drop("body"), "entity_mentions")
+    mentions = checked.select(MENTIONS.names)
+    results = pl.concat([outcome.results, mention_outcome.results], how="vertical_relaxed")
+    return frame, mentions, results, [*outcome.blocking_failures, *mention_outcome.blocking_failures]
+
+
+def _stamped(relation: Relation, frame: pl.DataFrame, *stamps: pl.Expr) -> pl.DataFrame:
+    return relation.conform(frame.with_columns(*stamps))
+
+
+def split_tables(
+    frame: pl.DataFrame, mentions: pl.DataFrame, bands: pl.DataFrame, scheme: str, run_id: str,
+    ingested_at: datetime,
+) -> BatchTables:
+    """The decided frame as rows of every table a batch stages (bands: this batch's loaded band rows)."""
+    run = pl.lit(run_id).alias("run_id")
+    at = pl.lit(ingested_at, dtype=ARTICLES.schema["ingested_at"])
+    status = pl.col(STATUS)
+    return BatchTables(
+        articles=_stamped(ARTICLES, frame.filter(status == LOADED), run, at.alias("ingested_at")),
+        entity_mentions=_stamped(ENTITY_MENTIONS, mentions, run),
+        duplicates=_stamped(
+            DUPLICATES, frame.filter(status == DUPLICATE), pl.col("duplicate_kind").alias("kind"), run
+        ),
+        ledger_history=_stamped(
+            LEDGER_HISTORY, frame,
+            pl.when(status == LOADED).then(pl.col("article_id"))
+            .when(status == DUPLICATE).then(pl.col("duplicate_of")).alias("article_id"),
+            run, at.alias("recorded_at"),
+        ),
+        quarantine=_stamped(QUARANTINE, frame.filter(status == QUARANTINED), run),
+        article_minhash=_stamped(ARTICLE_MINHASH, bands, pl.lit(scheme).alias("scheme")),
+    )
+
+
+def _counts(frame: pl.DataFrame, tables: BatchTables) -> BatchCounts:
+    by_status = dict(frame.group_by(STATUS).len().iter_rows())
+    return BatchCounts(
+        loaded=by_status.get(LOADED, 0), duplicate=by_status.get(DUPLICATE, 0),
+        quarantined=by_status.get(QUARANTINED, 0), rejected=by_status.get(REJECTED, 0),
+        articles=tables.articles.height, mentions=tables.entity_mentions.height,
+    )
+
+
+def run_batch(
+    batch: BatchInput, history: History, config: PipelineConfig, bodies: FetchKeys | None = None,
+    progress: Progress | None = None,
+) -> BatchOutput:
+    """One batch through every step; nothing is written anywhere.
+
+    ``bodies(article_ids)`` returns ``article_id`` and ``body`` of stored articles (committed or
+    staged by earlier batches): near-duplicate candidates from the history are verified against them.
+    ``progress``, if given, hears the name of each phase as it starts: ``reading`` (read, parse,
+    boilerplate, dedup), ``entities`` (statistics, NER), ``validating`` (suites, split into tables).
+    """
+    report = progress or (lambda _: None)
+    report("reading")
+    frame, deferred, unchanged = read_and_parse(batch.input_dir, batch.candidates, history.previous_sha, config)
+    boilerplate = learn_boilerplate(frame, history.boilerplate, config.boilerplate)
+    frame = strip_boilerplate(frame, boilerplate, config.boilerplate)
+    frame, batch_bands = _deduplicate(frame, history, config, bodies)
+    report("entities")
+    frame = add_text_stats(frame, config.stats)
+    mentions = tag_mentions(frame.filter(alive()).select("article_id", "body"), ner_tagger(), config.mentions)
+    report("validating")
+    frame, mentions, validation, blocking = _validate(frame, mentions)
+    frame = label(frame, pl.lit(True), LOADED, pl.lit(None, dtype=pl.String))  # what survived every step
+    loaded = frame.filter(pl.col(STATUS) == LOADED)
+    loaded_bands = batch_bands.join(loaded.select("article_id"), on="article_id", how="semi")
+    tables = split_tables(frame, mentions, loaded_bands, config.neardup.scheme, batch.run_id, batch.ingested_at)
+    return BatchOutput(
+        tables=tables,
+        counts=_counts(frame, tables),
+        validation=EXPECTATION_RESULTS.conform(validation),
+        blocking_failures=tuple(blocking),
+        deferred=tuple(deferred),
+        unchanged=unchanged,
+        processed=tuple(frame["source_path"].to_list()),
+        boilerplate=boilerplate,
+        loaded_keys=KNOWN_KEYS.conform(loaded),
+        loaded_bands=BANDS.conform(loaded_bands),
+    )
+
+
+def summarize_validation(results: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """One row per expectation for the whole run, however many batches it took (VALIDATION_RESULTS less run_id)."""
+    columns = [name for name in VALIDATION_RESULTS.names if name != "run_id"]
+    if not results:
+        return pl.DataFrame(schema={name: VALIDATION_RESULTS.schema[name] for name in columns})
+    frame = pl.concat(results, how="vertical_relaxed")
+    return (
+        frame.group_by("suite", "expectation", "column", "severity", "scope", maintain_order=True)
+        .agg(
+            pl.col("success").all(),
+            pl.col("unexpected_count").sum(),
+            pl.col("example_values").list.explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True).head(5).str.join(" | ").alias("example_values"),
+            pl.col("details").drop_nulls().first().alias("details"),
+        )
+        .select(pl.col(name).cast(VALIDATION_RESULTS.schema[name]) for name in columns)
+    )
+
+
+class PassProgress(Protocol):
+    """Where a pass reports how far it got (``flows.progress`` is one)."""
+
+    def stage(self, name: str) -> None: ...
+
+    def advance(self, files: int) -> None: ...
+
+
+class _Silent:
+    def stage(self, name: str) -> None:
+        pass
+
+    def advance(self, files: int) -> None:
+        pass
+
+
+OrderStep = Callable[[Path, pl.DataFrame, Mapping[str, str], PipelineConfig], pl.DataFrame]
+BatchStep = Callable[[BatchInput, History, PipelineConfig, FetchKeys | None, Progress | None], BatchOutput]
+
+
+@dataclass(frozen=True)
+class PassSteps:
+    """The steps ``run_pass`` calls: the plain functions by default, task-wrapped ones in the flow.
+
+    ``stage(output, batch_no)`` receives every batch that is not blocked, before the next one starts.
+    """
+
+    stage: Callable[[BatchOutput, int], None]
+    order: OrderStep = order_by_date
+    batch: BatchStep = run_batch
+
+
+@dataclass(frozen=True)
+class PassResult:
+    counts: BatchCounts  # of the batches staged (a blocked batch stages nothing)
+    unchanged: int  # files found unchanged by hash while reading
+    deferred: int  # files still being written
+    processed: tuple[str, ...]  # files read and decided, in processing order
+    validation: pl.DataFrame  # one row per expectation for the pass (summarize_validation)
+    blocking_failures: tuple[str, ...]  # sorted, distinct; non-empty means the run must fail
+    boilerplate: pl.DataFrame  # the learned boilerplate table after the last batch
+
+
+def run_pass(
+    input_dir: Path, candidates: pl.DataFrame, history: History, config: PipelineConfig, run_id: str,
+    ingested_at: datetime, steps: PassSteps, bodies: FetchKeys | None = None,
+    progress: PassProgress | None = None,
+) -> PassResult:
+    """Every candidate of one ingest pass, batch by batch in publication order; stops at a blocked batch."""
+    shown = progress or _Silent()
+    shown.stage("ordering by date")
+    ordered = steps.order(input_dir, candidates, history.previous_sha, config)
+    counts = BatchCounts()
+    unchanged = deferred = 0
+    processed: list[str] = []
+    validations: list[pl.DataFrame] = []
+    blocking: set[str] = set()
+    for batch_no, start in enumerate(range(0, ordered.height, config.batch_size)):
+        batch = BatchInput(input_dir, ordered.slice(start, config.batch_size), batch_no, run_id, ingested_at)
+
+        def phase(name: str, number: int = batch_no + 1) -> None:
+            shown.stage(f"batch {number}: {name}")
+
+        output = steps.batch(batch, history, config, bodies, phase)
+        validations.append(output.validation)
+        unchanged += output.unchanged
+        deferred += len(output.deferred)
+        processed.extend(output.processed)
+        if output.blocking_failures:
+            blocking.update(output.blocking_failures)
+            shown.advance(batch.candidates.height)
+            break
+        steps.stage(output, batch_no)
+        counts += output.counts
+        shown.advance(batch.candidates.height)
+        history = history.extended(output)
+    return PassResult(
+        counts=counts, unchanged=unchanged, deferred=deferred, processed=tuple(processed),
+        validation=summarize_validation(validations), blocking_failures=tuple(sorted(blocking)),
+        boilerplate=history.boilerplate,
+    )

@@ -1,0 +1,273 @@
+"""Every warehouse table and every frame that crosses a step boundary, declared once.
+
+A relation is its columns in order, each with a polars dtype and a one-line description. The
+warehouse DDL (`warehouse/ddl.py`), the staging writer (`warehouse/staging.py`), the validation
+suites' column lists and the tests derive from these declarations or are checked against them, so a
+column added here reaches every one of them. Only polars is imported: every layer may depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    description: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or a frame: ordered, typed, described columns."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        return {c.name: c.dtype for c in self.columns}
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.schema)
+
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame``'s columns of this relation, in order and with its dtypes (missing ones raise)."""
+        return frame.select(pl.col(c.name).cast(c.dtype) for c in self.columns)
+
+
+def _relation(name: str, description: str, *columns: tuple[str, pl.DataType, str]) -> Relation:
+    return Relation(name, description, tuple(Column(n, t, d) for n, t, d in columns))
+
+
+def _pick(relation: Relation, *names: str) -> tuple[tuple[str, pl.DataType, str], ...]:
+    """Columns shared with another relation, with that relation's dtype and description."""
+    return tuple((c.name, c.dtype, c.description) for c in (relation.column(n) for n in names))
+
+
+# --- frames between steps ------------------------------------------------------------------------
+
+CANDIDATES = _relation(
+    "candidates", "discover -> read: new or changed files, or files refused without being opened",
+    ("source_path", pl.String(), "relative to the input folder, '/'-separated"),
+    ("size_bytes", pl.Int64(), "size when discovery looked (null when refused unopened)"),
+    ("mtime_ns", pl.Int64(), "modification time when discovery looked, in nanoseconds"),
+    ("status", pl.String(), "null while alive; else the terminal status (loaded, duplicate, quarantined, rejected)"),
+    ("reason", pl.String(), "why the row got its status (null for loaded)"),
+)
+
+INPUT = _relation(
+    "input", "read -> decode: one row per candidate file with its bytes; every later step keeps these columns",
+    *_pick(CANDIDATES, "source_path", "size_bytes", "mtime_ns"),
+    ("sha256", pl.String(), "of the input file's bytes"),
+    ("raw", pl.Binary(), "the file's bytes (null when not read)"),
+    *_pick(CANDIDATES, "status", "reason"),
+)
+
+PARSED = _relation(
+    "parsed", "columns the parse step adds (null where unknown)",
+    ("format", pl.String(), "'plain' or 'trec'"),
+    ("source_doc_id", pl.String(), "the document id the source gives (TREC DOCNO, or the file name's id)"),
+    ("title", pl.String(), "headline"),
+    ("section", pl.String(), "section line or TREC section"),
+    ("byline", pl.String(), "author or agency line"),
+    ("publisher", pl.String(), "publisher from the footer or the source"),
+    ("url", pl.String(), "the article's address when the source gives one"),
+    ("published_at", UTC_TIMESTAMP, "publication time, null when unknown"),
+    ("abstract", pl.String(), "summary paragraph when the source gives one"),
+    ("body", pl.String(), "clean text, paragraphs separated by '\\n'"),
+)
+
+KNOWN_KEYS = _relation(
+    "known_keys", "warehouse and earlier batches -> exact dedup: content keys of stored articles",
+    ("content_hash", pl.String(), "sha256 of the normalized body (exact-duplicate key)"),
+    ("article_id", pl.String(), "16 hex: first half of sha256(normalized body)"),
+    ("source_path", pl.String(), "relative to the input folder"),
+)
+
+BANDS = _relation(
+    "bands", "near dedup <-> warehouse: MinHash-LSH band keys of canonical articles",
+    *_pick(KNOWN_KEYS, "article_id", "source_path"),
+    ("band_index", pl.Int16(), "which band of the signature"),
+    ("band_hash", pl.Int64(), "64-bit hash of the band's rows"),
+)
+
+MENTIONS = _relation(
+    "mentions", "enrich -> validate -> load: entity mentions with exact character offsets",
+    ("article_id", pl.String(), "the article the mention is in"),
+    ("entity_id", pl.String(), "the entity the mention refers to"),
+    ("entity_type", pl.String(), "PER, ORG, LOC, MISC"),
+    ("surface", pl.String(), "exactly body[start_char:end_char]"),
+    ("start_char", pl.Int64(), "0-based offset of the first character in the body"),
+    ("end_char", pl.Int64(), "offset after the last character (Python slicing)"),
+    ("canonical_name", pl.String(), "the entity's name as this mention reads it"),
+)
+
+EXPECTATION_RESULTS = _relation(
+    "expectation_results", "validate -> run summary: one row per expectation of one validated frame",
+    ("suite", pl.String(), "the suite's name (the JSON file in expectations/suites)"),
+    ("expectation", pl.String(), "the Great Expectations type, e.g. expect_column_values_to_be_in_set"),
+    ("column", pl.String(), "null for table-level expectations; 'a,b' for column pairs"),
+    ("name", pl.String(), "suite.type(column), as used in reasons and blocking failures"),
+    ("success", pl.Boolean(), "whether the expectation held"),
+    ("unexpected_count", pl.Int64(), "failing values; null when the expectation could not be evaluated"),
+    ("severity", pl.String(), "error blocks the load, warning does not"),
+    ("scope", pl.String(), "row: failing rows are quarantined; batch: the run fails"),
+    ("example_values", pl.List(pl.String()), "up to five offending values"),
+    ("details", pl.String(), "what failed, in words (null on success)"),
+)
+
+ROW_REASONS = _relation(
+    "row_reasons", "validate -> quarantine: why a row of the validated frame fails",
+    ("row_index", pl.Int64(), "position of the row in the validated frame"),
+    ("reason", pl.String(), "the failed expectations' names and values, '; '-separated"),
+)
+
+# --- warehouse tables ----------------------------------------------------------------------------
+
+RUN_ID = ("run_id", pl.String(), "the ingest run that wrote the row")
+
+ARTICLES = _relation(
+    "articles", "one row per distinct article",
+    *_pick(KNOWN_KEYS, "article_id", "source_path"),
+    *_pick(PARSED, "source_doc_id", "title", "section", "byline", "publisher", "url", "published_at", "abstract",
+           "body", "format"),
+    ("encoding", pl.String(), "the input file's encoding as detected"),
+    ("read_note", pl.String(), "what decoding noticed (no byte-order mark, a cut-off last character)"),
+    ("lang", pl.String(), "language code of the body"),
+    ("lang_score", pl.Float64(), "the language identifier's confidence"),
+    ("char_count", pl.Int32(), "characters of the body"),
+    ("word_count", pl.Int32(), "words of the body"),
+    ("sentence_count", pl.Int32(), "sentences of the body"),
+    ("paragraph_count", pl.Int32(), "non-empty paragraphs of the body"),
+    ("repeated_paragraph_count", pl.Int32(), "paragraphs dropped because they repeat an earlier one verbatim"),
+    ("boilerplate_removed", pl.Int32(), "paragraphs dropped as the publisher's learned boilerplate"),
+    ("arabic_ratio", pl.Float64(), "share of the body's letters that are Arabic"),
+    *_pick(KNOWN_KEYS, "content_hash"),
+    *_pick(INPUT, "sha256"),
+    RUN_ID,
+    ("ingested_at", UTC_TIMESTAMP, "when the run that loaded the article started"),
+)
+
+ENTITY_MENTIONS = _relation(
+    "entity_mentions", "one row per entity mention in a loaded article",
+    *_pick(MENTIONS, "article_id", "entity_id", "entity_type", "surface"),
+    ("start_char", pl.Int32(), MENTIONS.column("start_char").description),
+    ("end_char", pl.Int32(), MENTIONS.column("end_char").description),
+    *_pick(MENTIONS, "canonical_name"),
+    RUN_ID,
+)
+
+DUPLICATES = _relation(
+    "duplicates", "one row per input article not loaded because it duplicates another",
+    *_pick(INPUT, "source_path"),
+    ("duplicate_of", pl.String(), "articles.article_id"),
+    ("kind", pl.String(), "'exact' or 'near'"),
+    ("similarity", pl.Float64(), "1.0 for exact copies, the shingles' Jaccard for near ones"),
+    RUN_ID,
+    *_pick(INPUT, "sha256"),
+    *_pick(PARSED, "source_doc_id", "title", "section", "publisher", "url", "published_at"),
+)
+
+LEDGER_HISTORY = _relation(
+    "ledger_history", "append-only history of what happened to each input file; ingest_ledger is its latest row",
+    *_pick(INPUT, "source_path", "sha256", "size_bytes", "mtime_ns"),
+    ("status", pl.String(), "loaded, duplicate, quarantined, rejected"),
+    ("reason", pl.String(), "why the file got its status (null for loaded)"),
+    ("article_id", pl.String(), "the article loaded or duplicated (null otherwise)"),
+    RUN_ID,
+    ("recorded_at", UTC_TIMESTAMP, "when the run that decided the file started"),
+)
+
+RUNS = _relation(
+    "runs", "one row per ingest run, completed or failed",
+    RUN_ID,
+    ("started_at", UTC_TIMESTAMP, "when the run started"),
+    ("finished_at", UTC_TIMESTAMP, "when the run finished"),
+    ("status", pl.String(), "completed, failed"),
+    ("reason", pl.String(), "why a run failed"),
+    ("input_dir", pl.String(), "the input folder, absolute"),
+    ("files_seen", pl.Int32(), "every file found under the input folder"),
+    ("files_unchanged", pl.Int32(), "already in the ledger with the same content"),
+    ("files_deferred", pl.Int32(), "still being written: left for the next run, no ledger row"),
+    ("files_loaded", pl.Int32(), "files loaded as articles"),
+    ("files_duplicate", pl.Int32(), "files found to duplicate a loaded article"),
+    ("files_quarantined", pl.Int32(), "files whose rows failed a row-level expectation"),
+    ("files_rejected", pl.Int32(), "files refused before parsing or by the parser"),
+    ("articles_loaded", pl.Int32(), "rows added to articles"),
+    ("mentions_loaded", pl.Int32(), "rows added to entity_mentions"),
+)
+
+VALIDATION_RESULTS = _relation(
+    "validation_results", "one row per expectation per run",
+    RUN_ID,
+    *_pick(EXPECTATION_RESULTS, "suite", "expectation", "column", "success"),
+    ("unexpected_count", pl.Int64(), "failing values over the whole run"),
+    *_pick(EXPECTATION_RESULTS, "severity", "scope"),
+    ("example_values", pl.String(), "up to five offending values, ' | '-separated"),
+    *_pick(EXPECTATION_RESULTS, "details"),
+)
+
+QUARANTINE = _relation(
+    "quarantine", "rows that failed a row-level expectation, as far as they were parsed",
+    RUN_ID,
+    *_pick(INPUT, "source_path"),
+    ("reason", pl.String(), "the failed expectations"),
+    *_pick(INPUT, "sha256"),
+    *_pick(ARTICLES, "article_id", "format", "source_doc_id", "title", "section", "byline", "publisher", "url",
+           "published_at", "body", "lang", "char_count", "word_count", "arabic_ratio"),
+)
+
+ARTICLE_MINHASH = _relation(
+    "article_minhash", "MinHash-LSH band keys of every loaded article, so a new batch finds near duplicates "
+    "in the whole history with a join instead of a rescan",
+    *_pick(BANDS, "article_id", "source_path", "band_index", "band_hash"),
+    ("scheme", pl.String(), "names shingles, permutations and bands x rows"),
+)
+
+BOILERPLATE_LINES = _relation(
+    "boilerplate_lines", "lines each publisher repeats across many different articles (footers, share buttons, "
+    "'read also'); learned from every article seen; rewritten whole by each run",
+    ("publisher", pl.String(), "the publisher the line belongs to"),
+    ("line_key", pl.String(), "hash of the paragraph's match_key without spaces: what is compared"),
+    ("line", pl.String(), "the paragraph as shown in one of its articles; null while it is in only one"),
+    ("word_count", pl.Int32(), "words of the line"),
+    ("article_count", pl.Int64(), "distinct normalized bodies holding the line (see BoilerplateConfig)"),
+    ("article_keys", pl.List(pl.Int64()), "the smallest body keys, ascending (a bottom-k sketch)"),
+    ("example_source_path", pl.String(), "the article with the smallest body key"),
+    ("boilerplate", pl.Boolean(), "dropped from bodies (learned under the config that built the table); "
+     "the rest are candidates still counting up"),
+)
+
+# In the order the warehouse creates them.
+TABLES: tuple[Relation, ...] = (
+    ARTICLES, ENTITY_MENTIONS, DUPLICATES, LEDGER_HISTORY, RUNS, VALIDATION_RESULTS, QUARANTINE, ARTICLE_MINHASH,
+    BOILERPLATE_LINES,
+)
+
+# The ledger as readers see it: the `ingest_ledger` view (the latest ledger_history row per file).
+LEDGER = Relation("ingest_ledger", "the latest row per input file", LEDGER_HISTORY.columns)
+
+# Dict forms for polars calls (``pl.DataFrame(schema=...)``, ``frame.cast(...)``).
+INPUT_SCHEMA = INPUT.schema
+PARSED_SCHEMA = PARSED.schema
+MENTION_SCHEMA = MENTIONS.schema
+BAND_SCHEMA = BANDS.schema
+KNOWN_SCHEMA = KNOWN_KEYS.schema
+BOILERPLATE_SCHEMA = BOILERPLATE_LINES.schema
