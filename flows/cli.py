@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from flows.ner_command import CONTEXT_SENTENCES
 from warehouse.lock import DEFAULT_TIMEOUT_S
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -333,6 +332,12 @@ def _batch_size() -> int:
     return PipelineConfig().batch_size
 
 
+def _ner_context() -> int:
+    from flows.ner_command import CONTEXT_SENTENCES
+
+    return CONTEXT_SENTENCES
+
+
 def _max_file_bytes() -> int:
     from transforms.read import ReadConfig
 
@@ -411,10 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     ner.add_argument(
         "--context",
         type=int,
-        default=CONTEXT_SENTENCES,
+        default=_Default(_ner_context),
         metavar="N",
         help="without -DOCSTART- lines, a sentence's document context is the N sentences on each side"
-        f" (default {CONTEXT_SENTENCES}; 0 tags every sentence on its own)",
+        " (default %(default)s; 0 tags every sentence on its own)",
     )
     ner.set_defaults(handler=cmd_ner, warehouse=None)
 
