@@ -6,7 +6,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup run test bench lint train-ner gazetteer clean
+.PHONY: setup run test test-fast bench lint train-ner gazetteer clean
 
 setup: $(VENV)/.synced
 
@@ -25,8 +25,13 @@ run: setup
 	@echo "Example query (warehouse/queries/top_entities.sql):"
 	$(VENV)/bin/akhbar sql "$$(cat warehouse/queries/top_entities.sql)"
 
+# Everything, in one pytest run (so never "no tests collected").
 test: setup
 	$(VENV)/bin/pytest
+
+# The fast tier: unit tests and in-process runs without Prefect (markers in pyproject.toml).
+test-fast: setup
+	$(VENV)/bin/pytest -m "not e2e and not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

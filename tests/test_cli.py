@@ -1,4 +1,5 @@
-"""`flows.cli`: failures reported by type, and option defaults read from the one place that owns each."""
+"""`flows.cli`: failures reported by type, usage errors and exit codes, and option defaults read from the one
+place that owns each (in-process, no Prefect run)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,10 @@ def test_commands_that_do_not_ingest_do_not_import_the_pipeline() -> None:
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_usage_and_missing_warehouse(akhbar, tmp_path: Path) -> None:
+    assert akhbar(["run", "--input", str(tmp_path / "nope")]).returncode == 2
+    assert akhbar(["frobnicate"]).returncode == 2
+    missing = akhbar(["sql", "--warehouse", str(tmp_path / "none"), "SELECT 1"])
+    assert missing.returncode == 1 and "no warehouse" in missing.stderr

@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import SEEDS
-from tests.warehouse_state import query, run_cli, state
+from tests.warehouse_state import query, state
 
 pytestmark = pytest.mark.e2e
 
@@ -225,6 +225,18 @@ def _alarm(signum, frame):
     raise TimeoutError("the run blocked (a FIFO opened for reading?)")
 
 
+@contextlib.contextmanager
+def unblocked(seconds: int = 300) -> Iterator[None]:
+    """A run that opens the FIFO blocks forever: fail instead."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @dataclass(frozen=True)
 class HostileRun:
     root: Path
@@ -243,16 +255,10 @@ def hostile(prefect_api_url, tmp_path_factory) -> HostileRun:
     root = tmp_path_factory.mktemp("hostile")
     source = build_hostile(root)
     warehouse = root / "warehouse"
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(300)  # a run that opens the FIFO blocks forever: fail instead
-    try:
-        with watching(root / "outside") as touched:
-            summary = ingest(source, warehouse, max_file_bytes=SIZE_LIMIT)
-            first = state(warehouse)
-            second = ingest(source, warehouse, max_file_bytes=SIZE_LIMIT)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    with unblocked(), watching(root / "outside") as touched:
+        summary = ingest(source, warehouse, max_file_bytes=SIZE_LIMIT)
+        first = state(warehouse)
+        second = ingest(source, warehouse, max_file_bytes=SIZE_LIMIT)
     ledger = {r["source_path"]: r for r in query(warehouse, "SELECT * FROM ingest_ledger").rows(named=True)}
     return HostileRun(root, source, warehouse, summary, second, ledger, first, state(warehouse), touched)
 
@@ -394,15 +400,15 @@ def test_unreadable_file_is_rejected(hostile: HostileRun) -> None:
 
 
 def test_cli_exit_code_and_ledger_on_the_hostile_folder(
-    prefect_api_url, hostile: HostileRun, tmp_path: Path
+    prefect_api_url, akhbar, hostile: HostileRun, tmp_path: Path
 ) -> None:
     """`akhbar run` exits 0 and records the same ledger; AKHBAR_MAX_FILE_BYTES sets its size limit."""
     source = build_hostile(tmp_path)
-    result = run_cli(
-        ["run", "--input", str(source), "--warehouse", str(tmp_path / "wh")],
-        prefect_api_url,
-        extra_env={"AKHBAR_MAX_FILE_BYTES": str(SIZE_LIMIT)},
-    )
+    with unblocked():
+        result = akhbar(
+            ["run", "--input", str(source), "--warehouse", str(tmp_path / "wh")],
+            extra_env={"AKHBAR_MAX_FILE_BYTES": str(SIZE_LIMIT)},
+        )
     assert result.returncode == 0, result.stderr
     ledger = query(tmp_path / "wh", "SELECT source_path, status, reason, article_id FROM ingest_ledger")
     assert sorted(ledger.rows()) == sorted(

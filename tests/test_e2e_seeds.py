@@ -24,8 +24,19 @@ def ingest(input_dir: Path, warehouse: Path, **kwargs):
     return ingest_flow(str(input_dir), str(warehouse), **kwargs)
 
 
+@pytest.fixture(scope="module")
+def loaded_seeds(prefect_api_url, tmp_path_factory):
+    """One run over a copy of the seeds, shared by the tests that only read what it left behind."""
+    root = tmp_path_factory.mktemp("seeds")
+    seed_input, warehouse = root / "input", root / "warehouse"
+    shutil.copytree(SEEDS, seed_input)
+    summary = ingest(seed_input, warehouse)
+    return seed_input, warehouse, summary
+
+
 @pytest.fixture
-def loaded_seeds(prefect_api_url, seed_input, warehouse_dir):
+def fresh_seeds(prefect_api_url, seed_input, warehouse_dir):
+    """A run over the seeds of this test's own, for tests that run again or change the input."""
     summary = ingest(seed_input, warehouse_dir)
     return seed_input, warehouse_dir, summary
 
@@ -112,8 +123,8 @@ def test_mention_offsets_are_exact(loaded_seeds):
     assert entities["mention_count"].sum() == mentions.height
 
 
-def test_second_run_loads_nothing(loaded_seeds):
-    seed_input, warehouse, _ = loaded_seeds
+def test_second_run_loads_nothing(fresh_seeds):
+    seed_input, warehouse, _ = fresh_seeds
     before = state(warehouse)
     again = ingest(seed_input, warehouse)
     assert again.status == "completed"
@@ -127,9 +138,8 @@ def test_second_run_loads_nothing(loaded_seeds):
     assert query(warehouse, "SELECT count(*) AS n FROM runs")["n"][0] == 3
 
 
-def test_seeds_in_two_runs_equal_one_run(prefect_api_url, tmp_path):
-    one = tmp_path / "one"
-    ingest(SEEDS, one)
+def test_seeds_in_two_runs_equal_one_run(loaded_seeds, tmp_path):
+    _, one, _ = loaded_seeds
     pieces_input = tmp_path / "pieces"
     pieces_input.mkdir()
     two = tmp_path / "two"
@@ -201,30 +211,23 @@ def test_rejected_and_quarantined_files_are_accounted_for(prefect_api_url, seed_
     assert (again.files_unchanged, again.files_rejected, again.files_quarantined) == (8, 0, 0)
 
 
-def test_cli_run_and_sql_formats(prefect_api_url, seed_input, warehouse_dir):
-    result = run_cli(["run", "--input", str(seed_input), "--warehouse", str(warehouse_dir)], prefect_api_url)
+def test_cli_run_and_sql_formats(prefect_api_url, akhbar, seed_input, warehouse_dir):
+    result = akhbar(["run", "--input", str(seed_input), "--warehouse", str(warehouse_dir)])
     assert result.returncode == 0, result.stderr
     assert "5 loaded" in result.stdout
-    as_json = run_cli(["sql", "--warehouse", str(warehouse_dir), "--format", "json",
-                       "SELECT source_doc_id, published_at FROM articles ORDER BY source_doc_id"], prefect_api_url)
+    as_json = akhbar(["sql", "--warehouse", str(warehouse_dir), "--format", "json",
+                      "SELECT source_doc_id, published_at FROM articles ORDER BY source_doc_id"])
     assert as_json.returncode == 0, as_json.stderr
     rows = json.loads(as_json.stdout)
     assert len(rows) == 5 and set(rows[0]) == {"source_doc_id", "published_at"}
-    as_csv = run_cli(["sql", "--warehouse", str(warehouse_dir), "--format", "csv",
-                      "SELECT status, count(*) AS n FROM ingest_ledger GROUP BY status"], prefect_api_url)
+    as_csv = akhbar(["sql", "--warehouse", str(warehouse_dir), "--format", "csv",
+                     "SELECT status, count(*) AS n FROM ingest_ledger GROUP BY status"])
     assert as_csv.stdout.splitlines() == ["status,n", "loaded,5"]
-    table = run_cli(["sql", "--warehouse", str(warehouse_dir), "SELECT count(*) AS n FROM articles"], prefect_api_url)
+    table = akhbar(["sql", "--warehouse", str(warehouse_dir), "SELECT count(*) AS n FROM articles"])
     assert table.returncode == 0 and "(1 row)" in table.stdout
-    write = run_cli(["sql", "--warehouse", str(warehouse_dir), "DELETE FROM articles"], prefect_api_url)
+    write = akhbar(["sql", "--warehouse", str(warehouse_dir), "DELETE FROM articles"])
     assert write.returncode == 1 and "read-only" in write.stderr
     assert query(warehouse_dir, "SELECT count(*) AS n FROM articles")["n"][0] == 5
-
-
-def test_cli_usage_and_missing_warehouse(prefect_api_url, tmp_path):
-    assert run_cli(["run", "--input", str(tmp_path / "nope")], prefect_api_url).returncode == 2
-    assert run_cli(["frobnicate"], prefect_api_url).returncode == 2
-    missing = run_cli(["sql", "--warehouse", str(tmp_path / "none"), "SELECT 1"], prefect_api_url)
-    assert missing.returncode == 1 and "no warehouse" in missing.stderr
 
 
 def test_no_orphan_parquet_after_clean_run(loaded_seeds):
@@ -233,8 +236,11 @@ def test_no_orphan_parquet_after_clean_run(loaded_seeds):
     assert not (warehouse / "staging").exists() or not any((warehouse / "staging").iterdir())
 
 
-def test_blocking_validation_failure_loads_nothing(prefect_api_url, seed_input, warehouse_dir, tmp_path):
-    """A failing batch-level `error` expectation fails the run (exit 1) and commits no data."""
+def test_blocking_validation_failure_loads_nothing(prefect_api_url, akhbar, seed_input, warehouse_dir, tmp_path):
+    """A failing batch-level `error` expectation fails the run (exit 1) and commits no data.
+
+    The failing run is a fresh `akhbar` process: the suites folder is read when the runner is imported.
+    """
     from expectations.runner import SUITES_DIR
 
     suites = tmp_path / "suites"
@@ -259,7 +265,7 @@ def test_blocking_validation_failure_loads_nothing(prefect_api_url, seed_input, 
     for relation in ("articles", "entity_mentions", "ingest_ledger", "duplicates", "quarantine"):
         assert query(warehouse_dir, f"SELECT count(*) AS n FROM {relation}")["n"][0] == 0, relation
     # With the project's own suites the same input then loads completely.
-    assert run_cli(args, prefect_api_url).returncode == 0
+    assert akhbar(args).returncode == 0
     assert query(warehouse_dir, "SELECT count(*) AS n FROM articles")["n"][0] == 5
 
 

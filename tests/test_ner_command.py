@@ -89,6 +89,7 @@ def _recorded_command_f1() -> float | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (MODEL_DIR / "config.json").exists(), reason="no committed NER model in transforms/ner/model"
 )
@@ -115,6 +116,7 @@ def test_anercorp_test_split_scored_from_the_command_output() -> None:
     assert abs(f1 - recorded) <= 0.0005, (f1, recorded)
 
 
+@pytest.mark.slow
 def test_cli_subcommand_reads_a_file_and_refuses_a_missing_one(tmp_path):
     import subprocess
     import sys
