@@ -120,8 +120,9 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
 
 def _stopped(signal_name: str, source: Path, root: Path, started: dt.datetime) -> int:
     """A run stopped by a signal did not complete (exit 1), though the stop may have come after its commit."""
-    loaded = "it was loaded before the stop" if _committed_since(source, root, started) else "nothing was loaded"
-    return _failure(f"run stopped by {signal_name}; {loaded}")
+    if _committed_since(source, root, started):
+        return _failure(f"run stopped by {signal_name} after its commit; its files are loaded")
+    return _failure(f"run stopped by {signal_name}; nothing was loaded")
 
 
 def _committed_since(source: Path, root: Path, started: dt.datetime) -> bool:
