@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows import stops
 from flows.errors import RunFailedError
 from flows.ner_command import CONTEXT_SENTENCES
 from warehouse.lock import DEFAULT_TIMEOUT_S, WarehouseBusyError
@@ -79,8 +80,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     source, root = args.input, args.warehouse
     if not source.is_dir():
         return _missing_input(source)
-    from flows import stops
-
     stops.raise_on_signals()  # before Prefect can start its temporary server
     started = dt.datetime.now(dt.UTC)
     try:
@@ -239,8 +238,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     source, root = args.input, args.warehouse
     if not source.is_dir():
         return _missing_input(source)
-    from flows import stops
-
     stop = stops.event_on_signals()  # before Prefect can start its temporary server
     configure_runtime(root)
     _use_webhook(args)
@@ -268,7 +265,6 @@ def _stopped_by_signals(trigger: Callable[[], None]) -> Callable[[], None]:
     Inside an in-process run SIGTERM reaches Prefect's handler, not the watcher's; the run ends with
     Prefect's TerminationSignal, or with an error that wraps it.
     """
-    from flows import stops
 
     def stoppable() -> None:
         try:
