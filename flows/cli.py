@@ -12,8 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from warehouse.lock import DEFAULT_TIMEOUT_S
+from flows import stops
+from flows.errors import RunFailedError
+from warehouse.lock import DEFAULT_TIMEOUT_S, WarehouseBusyError
+
+if TYPE_CHECKING:
+    from flows.results import RunSummary
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = PROJECT_ROOT / "seeds"
@@ -73,21 +79,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     source, root = args.input, args.warehouse
     if not source.is_dir():
         return _missing_input(source)
-    configure_runtime(root)
-    _use_webhook(args)
-    from flows import progress
-    from flows.errors import RunFailedError
-    from flows.ingest import ingest  # Prefect reads its settings at import time
-    from warehouse.lock import WarehouseBusyError
-
+    stops.raise_on_signals()  # before Prefect can start its temporary server
+    started = dt.datetime.now(dt.UTC)
     try:
-        with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
-            summary = ingest(str(source), str(root), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
-                             max_file_bytes=args.max_file_bytes)
-    except (RunFailedError, WarehouseBusyError) as error:
-        return _failure(f"run failed: {error}")
-    except Exception as error:  # any other error: one line, never a traceback dump
-        return _failure(f"run failed: {type(error).__name__}: {error}")
+        summary = _ingest(args)
+    except BaseException as error:
+        signum = stops.stop_signal(error)
+        if signum is not None:
+            return _stopped(stops.signal_name(signum), source, root, started)
+        if not isinstance(error, Exception):
+            raise
+        if isinstance(error, RunFailedError | WarehouseBusyError):
+            return _failure(f"run failed: {error}")
+        return _failure(f"run failed: {type(error).__name__}: {error}")  # one line, never a traceback dump
     print(
         f"akhbar run {summary.run_id} {summary.status} in {summary.seconds:.1f} s\n"
         f"  files:    {summary.files_seen} seen, {summary.files_loaded} loaded, "
@@ -98,6 +102,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  warehouse: {root}"
     )
     return EXIT_OK
+
+
+def _ingest(args: argparse.Namespace) -> RunSummary:
+    """One ingest run in this process, with its progress shown."""
+    configure_runtime(args.warehouse)
+    _use_webhook(args)
+    from flows import progress
+    from flows.ingest import ingest  # Prefect reads its settings at import time
+
+    with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
+        return ingest(str(args.input), str(args.warehouse), batch_size=args.batch_size,
+                      lock_timeout_s=args.lock_timeout, max_file_bytes=args.max_file_bytes)
+
+
+def _stopped(signal_name: str, source: Path, root: Path, started: dt.datetime) -> int:
+    """A run stopped by a signal did not complete (exit 1), though the stop may have come after its commit."""
+    if _committed_since(source, root, started):
+        return _failure(f"run stopped by {signal_name} after its commit; its files are loaded")
+    return _failure(f"run stopped by {signal_name}; nothing was loaded")
+
+
+def _committed_since(source: Path, root: Path, started: dt.datetime) -> bool:
+    """Whether a run of ``source`` that started at ``started`` or later is committed in the warehouse."""
+    import duckdb
+
+    from warehouse.store import WarehouseMissingError, open_reader
+
+    try:
+        con = open_reader(root)
+    except WarehouseMissingError:
+        return False
+    try:
+        row = con.execute("SELECT count(*) FROM runs WHERE status = 'completed' AND started_at >= ? "
+                          "AND input_dir = ?", [started, str(source.resolve())]).fetchone()
+    except duckdb.CatalogException:  # stopped before the first run created the tables
+        return False
+    finally:
+        con.close()
+    return bool(row and row[0])
 
 
 def _jsonable(value: object) -> object:
@@ -190,28 +233,11 @@ def _watch_config(args: argparse.Namespace):
     return WatchConfig(settle_s=args.settle_seconds, sweep_s=args.sweep_seconds, max_wait_s=args.max_wait_seconds)
 
 
-def _stop_on_signals():
-    """An event set by the first SIGINT/SIGTERM; a second SIGINT interrupts at once."""
-    import signal
-    import threading
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        print(f"akhbar: {signal.Signals(signum).name}: stopping after the current run", file=sys.stderr)
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    return stop
-
-
 def cmd_watch(args: argparse.Namespace) -> int:
     source, root = args.input, args.warehouse
     if not source.is_dir():
         return _missing_input(source)
+    stop = stops.event_on_signals()  # before Prefect can start its temporary server
     configure_runtime(root)
     _use_webhook(args)
     _log_to_stderr()
@@ -222,12 +248,35 @@ def cmd_watch(args: argparse.Namespace) -> int:
     else:
         trigger = local_trigger(source, root, batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
                                 max_file_bytes=args.max_file_bytes)
-    stop = _stop_on_signals()
     try:
-        FolderWatcher(source, root, trigger, _watch_config(args)).run(stop)
-    except KeyboardInterrupt:
-        print("akhbar: interrupted", file=sys.stderr)
+        FolderWatcher(source, root, _stopped_by_signals(trigger), _watch_config(args)).run(stop)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, stops.Stopped):
+            print(f"akhbar: {stops.signal_name(interrupt.signum)}: the current run was stopped", file=sys.stderr)
+        else:
+            print("akhbar: interrupted", file=sys.stderr)
     return EXIT_OK
+
+
+def _stopped_by_signals(trigger: Callable[[], None]) -> Callable[[], None]:
+    """``trigger``, raising `Stopped` when a signal ended its run, so the watcher stops instead of retrying.
+
+    Inside an in-process run SIGTERM reaches Prefect's handler, not the watcher's; the run ends with
+    Prefect's TerminationSignal, or with an error that wraps it.
+    """
+
+    def stoppable() -> None:
+        try:
+            trigger()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
+            signum = stops.stop_signal(error)
+            if signum is None:
+                raise
+            raise stops.Stopped(signum) from error
+
+    return stoppable
 
 
 DEFAULT_PREFECT_API = "http://127.0.0.1:4200/api"
