@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -137,12 +138,6 @@ class WindowTagger:
         fids[np.arange(width)[None, :] < lens[:, None]] = np.concatenate(fid_list)
         return np.asarray(wids, np.int64), fids, np.asarray(pos, np.int64)
 
-    def token_vectors(
-        self, wids: np.ndarray, fids: np.ndarray, params: dict[str, np.ndarray] | None = None
-    ) -> np.ndarray:
-        p = self.p if params is None else params
-        return np.concatenate([self.emb[wids], p["F"][fids].sum(axis=-2)], axis=-1)
-
     @property
     def members(self) -> list[dict[str, np.ndarray]]:
         """Parameter sets whose log-probabilities are averaged: this network and any added with `add_member`."""
@@ -166,7 +161,7 @@ class WindowTagger:
         self._extra.append(other.p)
 
     # ---- inference ------------------------------------------------------------------------
-    def log_probs(self, sents: list[list[str]], chunk: int = 32768) -> np.ndarray:
+    def log_probs(self, sents: list[list[str]], chunk: int = 2048) -> np.ndarray:
         """(n_tokens, n_tags) log-probabilities for all tokens of `sents`, in order (members averaged).
 
         The first layer is linear in each window slot, so it is computed once per distinct token
@@ -187,15 +182,14 @@ class WindowTagger:
         memo = self._memo
         enc = [memo.get(t) or self._token(t) for t in index]
         wids = np.array([0] + [e[0] for e in enc], np.int64)
-        width = max([1] + [len(e[1]) for e in enc])
-        fids = np.zeros((len(enc) + 1, width), np.int64)
-        fids[0, 0] = 1
-        for r, e in enumerate(enc, start=1):  # one short row copy per distinct type
-            fids[r, : len(e[1])] = e[1]
+        # Each type's feature ids behind a padding id (a zero row), so no segment is empty.
+        fids = np.concatenate([np.array([0, 1], np.int64), *chain.from_iterable((_PAD, e[1]) for e in enc)])
+        starts = np.cumsum([0, 2, *(1 + len(e[1]) for e in enc[:-1])])[: len(enc) + 1]
+        window = np.stack([flat[pos + o - k] for o in range(2 * k + 1)])  # (slots, tokens) type rows
         members = self.members
-        out = self._forward(members[0], wids, fids, flat, pos, chunk)
+        out = self._forward(members[0], wids, fids, starts, window, chunk)
         for params in members[1:]:
-            out += self._forward(params, wids, fids, flat, pos, chunk)
+            out += self._forward(params, wids, fids, starts, window, chunk)
         if len(members) > 1:
             out /= len(members)
         return out
@@ -205,30 +199,37 @@ class WindowTagger:
         p: dict[str, np.ndarray],
         wids: np.ndarray,
         fids: np.ndarray,
-        flat: np.ndarray,
-        pos: np.ndarray,
+        starts: np.ndarray,
+        window: np.ndarray,
         chunk: int,
     ) -> np.ndarray:
-        """Log-probabilities of one parameter set for the encoded tokens at `pos` of `flat`."""
-        k = self.cfg.window
-        n_off = 2 * k + 1
-        x = self.token_vectors(wids, fids, p)
+        """Log-probabilities of one parameter set; `window[o, i]` is the type row at slot o of token i."""
+        n_off, n_tok = window.shape
+        x = np.concatenate([self.emb[wids], np.add.reduceat(p["F"][fids], starts, axis=0)], axis=1)
         d = x.shape[1]
         h1 = p["W1"].shape[1]
-        w1 = p["W1"].reshape(n_off, d, h1).transpose(1, 0, 2).reshape(d, n_off * h1)
-        proj = (x @ w1).reshape(-1, h1)  # row = type * n_off + slot
-        out = np.empty((len(pos), len(TAGS)), np.float32)
-        for s in range(0, len(pos), chunk):
-            ps = pos[s : s + chunk]
-            h = np.zeros((len(ps), h1), np.float32)
-            for o in range(n_off):
-                h += proj[flat[ps + o - k] * n_off + o]
-            h = np.maximum(h + p["b1"], 0)
-            h = np.maximum(h @ p["W2"] + p["b2"], 0)
-            z = h @ p["W3"] + p["b3"]
+        w1 = p["W1"].reshape(n_off, d, h1)
+        # One (types, h1) table per window slot; the first layer's bias rides on the centre slot.
+        proj = [x @ w1[o] for o in range(n_off)]
+        proj[n_off // 2] += p["b1"]
+        out = np.empty((n_tok, len(TAGS)), np.float32)
+        h = np.empty((chunk, h1), np.float32)
+        part = np.empty((chunk, h1), np.float32)
+        for s in range(0, n_tok, chunk):
+            n = min(chunk, n_tok - s)
+            hs, ps = h[:n], part[:n]
+            np.take(proj[0], window[0, s : s + n], axis=0, out=hs)
+            for o in range(1, n_off):
+                np.take(proj[o], window[o, s : s + n], axis=0, out=ps)
+                hs += ps
+            np.maximum(hs, 0, out=hs)
+            z = np.maximum(hs @ p["W2"] + p["b2"], 0) @ p["W3"] + p["b3"]
             z -= z.max(axis=1, keepdims=True)
-            out[s : s + chunk] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            out[s : s + n] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return out
+
+
+_PAD = np.zeros(1, np.int32)
 
 
 class ClusterTable:
