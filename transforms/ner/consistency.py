@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from itertools import chain
 
 from .iob2 import spans
 from .text import key, strip_prefix
@@ -28,14 +29,19 @@ NEIGHBOUR_SENTENCES = 5
 Form = tuple[str, ...]
 
 
+MEMO_LIMIT = 500_000  # distinct token types whose forms are kept between calls
+_FORMS: dict[str, tuple[str, str]] = {}
+
+
 def _type_forms(sents: Sequence[Sequence[str]]) -> dict[str, tuple[str, str]]:
-    """Key and clitic-stripped key (`وبوش` repeats `بوش`) of every distinct token, computed once per type."""
-    out: dict[str, tuple[str, str]] = {}
-    for s in sents:
-        for t in s:
-            if t not in out:
-                k = key(t)
-                out[t] = (k, strip_prefix(k)[1])
+    """Key and clitic-stripped key (`وبوش` repeats `بوش`) of every token type, computed once per type."""
+    if len(_FORMS) > MEMO_LIMIT:  # bound memory in long-running processes
+        _FORMS.clear()
+    out = _FORMS
+    for t in dict.fromkeys(chain.from_iterable(sents)):
+        if t not in out:
+            k = key(t)
+            out[t] = (k, strip_prefix(k)[1])
     return out
 
 
@@ -96,11 +102,10 @@ def propagate(
     for idx in by_doc.values():
         forms = {i: _forms(sents[i], type_forms) for i in idx}
         found = [_found(forms[i], tags[i]) for i in idx]
-        whole = None if radius is not None else _merge(found)
+        whole = None if radius is not None else _best(_merge(found), min_chars)
         for at, i in enumerate(idx):
-            seen = whole if whole is not None else _merge(found[max(0, at - radius) : at + radius + 1])
-            # max() keeps the first of tied types, as Counter.most_common(1) does.
-            best = {f: max(c, key=c.__getitem__) for f, c in seen.items() if sum(map(len, f)) >= min_chars}
+            near = found[max(0, at - radius) : at + radius + 1] if whole is None else ()
+            best = whole if whole is not None else _best(_merge(near), min_chars)
             if best:
                 _fill(forms[i], out[i], best)
     return out
@@ -112,3 +117,8 @@ def _merge(found: Sequence[dict[Form, Counter]]) -> dict[Form, Counter]:
         for form, types in part.items():
             seen[form].update(types)
     return seen
+
+
+def _best(seen: dict[Form, Counter], min_chars: int) -> dict[Form, str]:
+    """Each form's most frequent type (the first of tied types, as `Counter.most_common(1)` keeps)."""
+    return {f: max(c, key=c.__getitem__) for f, c in seen.items() if sum(map(len, f)) >= min_chars}

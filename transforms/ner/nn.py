@@ -185,7 +185,9 @@ class WindowTagger:
         # Each type's feature ids behind a padding id (a zero row), so no segment is empty.
         fids = np.concatenate([np.array([0, 1], np.int64), *chain.from_iterable((_PAD, e[1]) for e in enc)])
         starts = np.cumsum([0, 2, *(1 + len(e[1]) for e in enc[:-1])])[: len(enc) + 1]
-        window = np.stack([flat[pos + o - k] for o in range(2 * k + 1)])  # (slots, tokens) type rows
+        n_off = 2 * k + 1
+        # Row of (type, slot) in the first layer's per-type table, for each slot of each token's window.
+        window = np.stack([flat[pos + o - k] * n_off + o for o in range(n_off)])
         members = self.members
         out = self._forward(members[0], wids, fids, starts, window, chunk)
         for params in members[1:]:
@@ -203,24 +205,24 @@ class WindowTagger:
         window: np.ndarray,
         chunk: int,
     ) -> np.ndarray:
-        """Log-probabilities of one parameter set; `window[o, i]` is the type row at slot o of token i."""
+        """Log-probabilities of one parameter set; `window[o, i]` is the table row of slot o of token i."""
         n_off, n_tok = window.shape
         x = np.concatenate([self.emb[wids], np.add.reduceat(p["F"][fids], starts, axis=0)], axis=1)
         d = x.shape[1]
         h1 = p["W1"].shape[1]
-        w1 = p["W1"].reshape(n_off, d, h1)
-        # One (types, h1) table per window slot; the first layer's bias rides on the centre slot.
-        proj = [x @ w1[o] for o in range(n_off)]
-        proj[n_off // 2] += p["b1"]
+        w1 = p["W1"].reshape(n_off, d, h1).transpose(1, 0, 2).reshape(d, n_off * h1)
+        proj = x @ w1  # (types, slots * h1): each type's first-layer contribution at each window slot
+        proj[:, (n_off // 2) * h1 : (n_off // 2 + 1) * h1] += p["b1"]  # the bias rides on the centre slot
+        proj = proj.reshape(-1, h1)
         out = np.empty((n_tok, len(TAGS)), np.float32)
         h = np.empty((chunk, h1), np.float32)
         part = np.empty((chunk, h1), np.float32)
         for s in range(0, n_tok, chunk):
             n = min(chunk, n_tok - s)
             hs, ps = h[:n], part[:n]
-            np.take(proj[0], window[0, s : s + n], axis=0, out=hs)
+            np.take(proj, window[0, s : s + n], axis=0, out=hs)
             for o in range(1, n_off):
-                np.take(proj[o], window[o, s : s + n], axis=0, out=ps)
+                np.take(proj, window[o, s : s + n], axis=0, out=ps)
                 hs += ps
             np.maximum(hs, 0, out=hs)
             z = np.maximum(hs @ p["W2"] + p["b2"], 0) @ p["W3"] + p["b3"]
