@@ -84,6 +84,8 @@ class WindowTagger:
         self.clusters = clusters
         self.gazetteer = gazetteer
         self._memo: dict[str, tuple[int, np.ndarray]] = {}
+        self._fsum: dict[str, np.ndarray] = {}  # token -> (members, feat_dim) feature sums
+        self._fsum_of: tuple[np.ndarray, ...] = ()
         d_in = (2 * cfg.window + 1) * (emb.shape[1] + cfg.feat_dim)
         if params is None:
             rng = np.random.default_rng(cfg.seed)
@@ -180,34 +182,50 @@ class WindowTagger:
         flat = np.zeros(len(toks) + k * (len(sents) + 1), np.int64)  # 0 = boundary
         flat[pos] = tid
         memo = self._memo
-        enc = [memo.get(t) or self._token(t) for t in index]
-        wids = np.array([0] + [e[0] for e in enc], np.int64)
-        # Each type's feature ids behind a padding id (a zero row), so no segment is empty.
-        fids = np.concatenate([np.array([0, 1], np.int64), *chain.from_iterable((_PAD, e[1]) for e in enc)])
-        starts = np.cumsum([0, 2, *(1 + len(e[1]) for e in enc[:-1])])[: len(enc) + 1]
+        types = list(index)
+        wids = np.array([0] + [(memo.get(t) or self._token(t))[0] for t in types], np.int64)
+        members = self.members
+        fsums = self._feature_sums(types, members)  # (members, types + 1, feat_dim)
         n_off = 2 * k + 1
         # Row of (type, slot) in the first layer's per-type table, for each slot of each token's window.
         window = np.stack([flat[pos + o - k] * n_off + o for o in range(n_off)])
-        members = self.members
-        out = self._forward(members[0], wids, fids, starts, window, chunk)
-        for params in members[1:]:
-            out += self._forward(params, wids, fids, starts, window, chunk)
+        emb = self.emb[wids]
+        out = self._forward(members[0], np.concatenate([emb, fsums[0]], axis=1), window, chunk)
+        for m, params in enumerate(members[1:], start=1):
+            out += self._forward(params, np.concatenate([emb, fsums[m]], axis=1), window, chunk)
         if len(members) > 1:
             out /= len(members)
         return out
 
-    def _forward(
-        self,
-        p: dict[str, np.ndarray],
-        wids: np.ndarray,
-        fids: np.ndarray,
-        starts: np.ndarray,
-        window: np.ndarray,
-        chunk: int,
-    ) -> np.ndarray:
-        """Log-probabilities of one parameter set; `window[o, i]` is the table row of slot o of token i."""
+    def _feature_sums(self, types: list[str], members: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """Each member's sum of feature embeddings per type (row 0: the sentence boundary).
+
+        Kept per token type between calls (like the feature ids), so a type seen in an earlier batch
+        costs one lookup; the cache follows the parameters it was computed with.
+        """
+        tables = tuple(p["F"] for p in members)
+        if len(self._fsum) > MEMO_LIMIT or len(tables) != len(self._fsum_of) or any(
+            a is not b for a, b in zip(tables, self._fsum_of, strict=False)
+        ):
+            self._fsum = {}
+            self._fsum_of = tables
+        cache = self._fsum
+        new = [t for t in types if t not in cache]
+        if new:
+            ids = [self._memo[t][1] for t in new]
+            # Each type's feature ids behind a padding id (a zero row), so no segment is empty.
+            fids = np.concatenate([*chain.from_iterable((_PAD, i) for i in ids)]).astype(np.int64)
+            starts = np.cumsum([0, *(1 + len(i) for i in ids[:-1])])
+            sums = np.stack([np.add.reduceat(f[fids], starts, axis=0) for f in tables], axis=1)
+            cache.update(zip(new, sums, strict=True))
+        bound = np.stack([f[1] for f in tables])[None]  # (1, members, feat_dim)
+        rows = np.stack([cache[t] for t in types]) if types else np.zeros((0, *bound.shape[1:]), np.float32)
+        return np.concatenate([bound, rows]).transpose(1, 0, 2)
+
+    def _forward(self, p: dict[str, np.ndarray], x: np.ndarray, window: np.ndarray, chunk: int) -> np.ndarray:
+        """Log-probabilities of one parameter set for type inputs `x` (row 0: the boundary);
+        `window[o, i]` is the first-layer table row of slot o of token i."""
         n_off, n_tok = window.shape
-        x = np.concatenate([self.emb[wids], np.add.reduceat(p["F"][fids], starts, axis=0)], axis=1)
         d = x.shape[1]
         h1 = p["W1"].shape[1]
         w1 = p["W1"].reshape(n_off, d, h1).transpose(1, 0, 2).reshape(d, n_off * h1)
