@@ -48,4 +48,4 @@ class Tagger:
             raise ValueError(f"{len(doc_ids)} doc_ids for {len(sentences)} sentences")
         if context_radius is not None and context_radius < 0:
             raise ValueError(f"context_radius must be >= 0, not {context_radius}")
-        return self._model.tag([list(s) for s in sentences], doc_ids, context_radius)
+        return self._model.tag(sentences, doc_ids, context_radius)  # read only: no copies

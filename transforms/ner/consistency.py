@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
+from itertools import chain
 
 from .iob2 import spans
 from .text import key, strip_prefix
@@ -28,10 +29,26 @@ NEIGHBOUR_SENTENCES = 5
 Form = tuple[str, ...]
 
 
-def _forms(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Keys of a sentence, and the same keys with a leading clitic stripped (`وبوش` repeats `بوش`)."""
-    keys = [key(t) for t in tokens]
-    return keys, [strip_prefix(k)[1] for k in keys]
+MEMO_LIMIT = 500_000  # distinct token types whose forms are kept between calls
+_FORMS: dict[str, tuple[str, str]] = {}
+
+
+def _type_forms(sents: Sequence[Sequence[str]]) -> dict[str, tuple[str, str]]:
+    """Key and clitic-stripped key (`وبوش` repeats `بوش`) of every token type, computed once per type."""
+    if len(_FORMS) > MEMO_LIMIT:  # bound memory in long-running processes
+        _FORMS.clear()
+    out = _FORMS
+    for t in dict.fromkeys(chain.from_iterable(sents)):
+        if t not in out:
+            k = key(t)
+            out[t] = (k, strip_prefix(k)[1])
+    return out
+
+
+def _forms(tokens: Sequence[str], type_forms: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Keys of a sentence, and the same keys with a leading clitic stripped."""
+    pairs = [type_forms[t] for t in tokens]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _found(forms: tuple[list[str], list[str]], tags: Sequence[str]) -> dict[Form, Counter]:
@@ -81,13 +98,14 @@ def propagate(
     for i, d in enumerate(doc_ids):
         by_doc[d].append(i)
     out = [list(t) for t in tags]
+    type_forms = _type_forms(sents)
     for idx in by_doc.values():
-        forms = {i: _forms(sents[i]) for i in idx}
+        forms = {i: _forms(sents[i], type_forms) for i in idx}
         found = [_found(forms[i], tags[i]) for i in idx]
-        whole = None if radius is not None else _merge(found)
+        whole = None if radius is not None else _best(_merge(found), min_chars)
         for at, i in enumerate(idx):
-            seen = whole if whole is not None else _merge(found[max(0, at - radius) : at + radius + 1])
-            best = {f: c.most_common(1)[0][0] for f, c in seen.items() if sum(map(len, f)) >= min_chars}
+            near = found[max(0, at - radius) : at + radius + 1] if whole is None else ()
+            best = whole if whole is not None else _best(_merge(near), min_chars)
             if best:
                 _fill(forms[i], out[i], best)
     return out
@@ -99,3 +117,8 @@ def _merge(found: Sequence[dict[Form, Counter]]) -> dict[Form, Counter]:
         for form, types in part.items():
             seen[form].update(types)
     return seen
+
+
+def _best(seen: dict[Form, Counter], min_chars: int) -> dict[Form, str]:
+    """Each form's most frequent type (the first of tied types, as `Counter.most_common(1)` keeps)."""
+    return {f: max(c, key=c.__getitem__) for f, c in seen.items() if sum(map(len, f)) >= min_chars}

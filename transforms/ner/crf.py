@@ -26,8 +26,9 @@ class NumpyCRF:
         self.w = np.vstack([weights, np.zeros((1, weights.shape[1]))]).astype(np.float32)
         self.trans = trans.astype(np.float32)  # (T, T) from -> to
         self.feat = feat
-        self._memo: dict[str, tuple[str, np.ndarray, np.ndarray]] = {}
+        self._memo: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         self._bound = np.stack([self._sum([f"{o}BOUND"]) for o in WINDOW])
+        self._key_id, self._bigrams = _bigram_table(attrs)
 
     def _sum(self, attrs: list[str]) -> np.ndarray:
         rows = [i for i in (self.attr_index.get(a) for a in attrs) if i is not None]
@@ -49,8 +50,9 @@ class NumpyCRF:
                 ids.extend(i for i in map(ai.get, attrs) if i is not None)
         sums = np.add.reduceat(self.w[np.asarray(ids, np.int64)], np.asarray(starts, np.int64), axis=0)
         sums = sums.reshape(len(toks), 1 + len(WINDOW), -1)
+        key_id = self._key_id
         for tok, k, v in zip(toks, keys, sums, strict=True):
-            self._memo[tok] = (k, v[0], v[1:])
+            self._memo[tok] = (key_id.get(k, -1), v[0], v[1:])
 
     def emissions(self, sents: list[list[str]]) -> np.ndarray:
         """(n_tokens, T) emission scores of all tokens, in order."""
@@ -85,17 +87,63 @@ class NumpyCRF:
         e = local[tid]
         for j, o in enumerate(WINDOW):
             e += ctx[flat[pos + o], j]
-        keys = [enc[i - 2][0] for i in tid]
+        type_key = np.fromiter((x[0] for x in enc), np.int64, len(enc))
+        keys = type_key[tid - 2]  # -1: a key no bigram attribute names
         first = np.zeros(len(toks), bool)
         first[np.cumsum(np.concatenate([[0], lengths[:-1]]))[lengths > 0]] = True
         last = np.zeros(len(toks), bool)
         last[(np.cumsum(lengths) - 1)[lengths > 0]] = True
-        ai = self.attr_index
-        prev = ["^" if first[i] else keys[i - 1] for i in range(len(keys))]
-        nxt = ["$" if last[i] else keys[i + 1] for i in range(len(keys))]
-        b1 = np.fromiter((ai.get(f"b-={p}|{k}", -1) for p, k in zip(prev, keys, strict=True)), np.int64, len(keys))
-        b2 = np.fromiter((ai.get(f"b+={k}|{q}", -1) for k, q in zip(keys, nxt, strict=True)), np.int64, len(keys))
-        for b in (b1, b2):
-            hit = b >= 0
-            e[hit] += self.w[b[hit]]
+        start_id, end_id = self._key_id.get("^", -1), self._key_id.get("$", -1)
+        prev = np.where(first, start_id, np.roll(keys, 1))
+        nxt = np.where(last, end_id, np.roll(keys, -1))
+        for side, (a, b) in enumerate(((prev, keys), (keys, nxt))):
+            rows = self._bigrams.rows(side, a, b)
+            hit = rows >= 0
+            e[hit] += self.w[rows[hit]]
         return e
+
+
+class _Bigrams:
+    """Rows of the `b-=prev|key` (side 0) and `b+=key|next` (side 1) attributes by pairs of key ids."""
+
+    def __init__(self, pairs: list[dict[tuple[int, int], int]], n_keys: int):
+        self.n = max(n_keys, 1)
+        self.codes, self.row_of = [], []
+        for side in pairs:
+            codes = np.array([a * self.n + b for a, b in side], np.int64)
+            order = np.argsort(codes)
+            self.codes.append(codes[order])
+            self.row_of.append(np.array(list(side.values()), np.int64)[order])
+
+    def rows(self, side: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Attribute row per pair, -1 where the pair has no attribute (or either key is unknown)."""
+        codes, row_of = self.codes[side], self.row_of[side]
+        out = np.full(len(a), -1, np.int64)
+        if not len(codes):
+            return out
+        known = (a >= 0) & (b >= 0)
+        c = a[known] * self.n + b[known]
+        at = np.minimum(np.searchsorted(codes, c), len(codes) - 1)
+        out[known] = np.where(codes[at] == c, row_of[at], -1)
+        return out
+
+
+def _bigram_table(attrs: list[str]) -> tuple[dict[str, int], _Bigrams]:
+    """Key ids and the bigram attributes as pairs of them.
+
+    An attribute `b-=x|y` is registered under every split of `x|y` at a `|`, so a key holding `|`
+    matches exactly when the string `b-={prev}|{key}` would.
+    """
+    key_id: dict[str, int] = {}
+    pairs: list[dict[tuple[int, int], int]] = [{}, {}]
+    for row, a in enumerate(attrs):
+        side = 0 if a.startswith("b-=") else 1 if a.startswith("b+=") else -1
+        if side < 0:
+            continue
+        body = a[3:]
+        at = body.find("|")
+        while at >= 0:
+            ids = tuple(key_id.setdefault(x, len(key_id)) for x in (body[:at], body[at + 1 :]))
+            pairs[side].setdefault(ids, row)
+            at = body.find("|", at + 1)
+    return key_id, _Bigrams(pairs, len(key_id))

@@ -19,6 +19,11 @@ def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     cur_type: str | None = None
     start = 0
     for i, tag in enumerate([*tags, "O"]):
+        if tag == "O":  # the common case, decided without splitting the tag
+            if cur_type is not None:
+                out.append((cur_type, start, i))
+                cur_type = None
+            continue
         bio, _, typ = tag.partition("-")
         if bio not in ("B", "I"):
             bio, typ = "O", ""

@@ -74,7 +74,10 @@ class NERModel:
         lengths = np.array([len(s) for s in sents], np.int64)
         if not len(sents) or lengths.sum() == 0:
             return [[] for _ in sents]
+        # The constrained Viterbi gives valid IOB2, and the consistency pass only writes `B-X I-X ...`
+        # over runs of `O`; the repair is a guard for the sentences that pass changed.
         tags = decode(self.scores(sents), lengths, self.trans)
-        if doc_ids is not None:
-            tags = propagate(sents, tags, doc_ids, radius=context_radius)
-        return [repair_iob2(t) for t in tags]
+        if doc_ids is None:
+            return tags
+        filled = propagate(sents, tags, doc_ids, radius=context_radius)
+        return [f if f == t else repair_iob2(f) for f, t in zip(filled, tags, strict=True)]

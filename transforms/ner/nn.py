@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,8 @@ class WindowTagger:
         self.clusters = clusters
         self.gazetteer = gazetteer
         self._memo: dict[str, tuple[int, np.ndarray]] = {}
+        self._fsum: dict[str, np.ndarray] = {}  # token -> (members, feat_dim) feature sums
+        self._fsum_of: tuple[np.ndarray, ...] = ()
         d_in = (2 * cfg.window + 1) * (emb.shape[1] + cfg.feat_dim)
         if params is None:
             rng = np.random.default_rng(cfg.seed)
@@ -137,12 +140,6 @@ class WindowTagger:
         fids[np.arange(width)[None, :] < lens[:, None]] = np.concatenate(fid_list)
         return np.asarray(wids, np.int64), fids, np.asarray(pos, np.int64)
 
-    def token_vectors(
-        self, wids: np.ndarray, fids: np.ndarray, params: dict[str, np.ndarray] | None = None
-    ) -> np.ndarray:
-        p = self.p if params is None else params
-        return np.concatenate([self.emb[wids], p["F"][fids].sum(axis=-2)], axis=-1)
-
     @property
     def members(self) -> list[dict[str, np.ndarray]]:
         """Parameter sets whose log-probabilities are averaged: this network and any added with `add_member`."""
@@ -166,7 +163,7 @@ class WindowTagger:
         self._extra.append(other.p)
 
     # ---- inference ------------------------------------------------------------------------
-    def log_probs(self, sents: list[list[str]], chunk: int = 32768) -> np.ndarray:
+    def log_probs(self, sents: list[list[str]], chunk: int = 2048) -> np.ndarray:
         """(n_tokens, n_tags) log-probabilities for all tokens of `sents`, in order (members averaged).
 
         The first layer is linear in each window slot, so it is computed once per distinct token
@@ -185,50 +182,74 @@ class WindowTagger:
         flat = np.zeros(len(toks) + k * (len(sents) + 1), np.int64)  # 0 = boundary
         flat[pos] = tid
         memo = self._memo
-        enc = [memo.get(t) or self._token(t) for t in index]
-        wids = np.array([0] + [e[0] for e in enc], np.int64)
-        width = max([1] + [len(e[1]) for e in enc])
-        fids = np.zeros((len(enc) + 1, width), np.int64)
-        fids[0, 0] = 1
-        for r, e in enumerate(enc, start=1):  # one short row copy per distinct type
-            fids[r, : len(e[1])] = e[1]
+        types = list(index)
+        wids = np.array([0] + [(memo.get(t) or self._token(t))[0] for t in types], np.int64)
         members = self.members
-        out = self._forward(members[0], wids, fids, flat, pos, chunk)
-        for params in members[1:]:
-            out += self._forward(params, wids, fids, flat, pos, chunk)
+        fsums = self._feature_sums(types, members)  # (members, types + 1, feat_dim)
+        n_off = 2 * k + 1
+        # Row of (type, slot) in the first layer's per-type table, for each slot of each token's window.
+        window = np.stack([flat[pos + o - k] * n_off + o for o in range(n_off)])
+        emb = self.emb[wids]
+        out = self._forward(members[0], np.concatenate([emb, fsums[0]], axis=1), window, chunk)
+        for m, params in enumerate(members[1:], start=1):
+            out += self._forward(params, np.concatenate([emb, fsums[m]], axis=1), window, chunk)
         if len(members) > 1:
             out /= len(members)
         return out
 
-    def _forward(
-        self,
-        p: dict[str, np.ndarray],
-        wids: np.ndarray,
-        fids: np.ndarray,
-        flat: np.ndarray,
-        pos: np.ndarray,
-        chunk: int,
-    ) -> np.ndarray:
-        """Log-probabilities of one parameter set for the encoded tokens at `pos` of `flat`."""
-        k = self.cfg.window
-        n_off = 2 * k + 1
-        x = self.token_vectors(wids, fids, p)
+    def _feature_sums(self, types: list[str], members: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """Each member's sum of feature embeddings per type (row 0: the sentence boundary).
+
+        Kept per token type between calls (like the feature ids), so a type seen in an earlier batch
+        costs one lookup; the cache follows the parameters it was computed with.
+        """
+        tables = tuple(p["F"] for p in members)
+        if len(self._fsum) > MEMO_LIMIT or len(tables) != len(self._fsum_of) or any(
+            a is not b for a, b in zip(tables, self._fsum_of, strict=False)
+        ):
+            self._fsum = {}
+            self._fsum_of = tables
+        cache = self._fsum
+        new = [t for t in types if t not in cache]
+        if new:
+            ids = [self._memo[t][1] for t in new]
+            # Each type's feature ids behind a padding id (a zero row), so no segment is empty.
+            fids = np.concatenate([*chain.from_iterable((_PAD, i) for i in ids)]).astype(np.int64)
+            starts = np.cumsum([0, *(1 + len(i) for i in ids[:-1])])
+            sums = np.stack([np.add.reduceat(f[fids], starts, axis=0) for f in tables], axis=1)
+            cache.update(zip(new, sums, strict=True))
+        bound = np.stack([f[1] for f in tables])[None]  # (1, members, feat_dim)
+        rows = np.stack([cache[t] for t in types]) if types else np.zeros((0, *bound.shape[1:]), np.float32)
+        return np.concatenate([bound, rows]).transpose(1, 0, 2)
+
+    def _forward(self, p: dict[str, np.ndarray], x: np.ndarray, window: np.ndarray, chunk: int) -> np.ndarray:
+        """Log-probabilities of one parameter set for type inputs `x` (row 0: the boundary);
+        `window[o, i]` is the first-layer table row of slot o of token i."""
+        n_off, n_tok = window.shape
         d = x.shape[1]
         h1 = p["W1"].shape[1]
         w1 = p["W1"].reshape(n_off, d, h1).transpose(1, 0, 2).reshape(d, n_off * h1)
-        proj = (x @ w1).reshape(-1, h1)  # row = type * n_off + slot
-        out = np.empty((len(pos), len(TAGS)), np.float32)
-        for s in range(0, len(pos), chunk):
-            ps = pos[s : s + chunk]
-            h = np.zeros((len(ps), h1), np.float32)
-            for o in range(n_off):
-                h += proj[flat[ps + o - k] * n_off + o]
-            h = np.maximum(h + p["b1"], 0)
-            h = np.maximum(h @ p["W2"] + p["b2"], 0)
-            z = h @ p["W3"] + p["b3"]
+        proj = x @ w1  # (types, slots * h1): each type's first-layer contribution at each window slot
+        proj[:, (n_off // 2) * h1 : (n_off // 2 + 1) * h1] += p["b1"]  # the bias rides on the centre slot
+        proj = proj.reshape(-1, h1)
+        out = np.empty((n_tok, len(TAGS)), np.float32)
+        h = np.empty((chunk, h1), np.float32)
+        part = np.empty((chunk, h1), np.float32)
+        for s in range(0, n_tok, chunk):
+            n = min(chunk, n_tok - s)
+            hs, ps = h[:n], part[:n]
+            np.take(proj, window[0, s : s + n], axis=0, out=hs)
+            for o in range(1, n_off):
+                np.take(proj, window[o, s : s + n], axis=0, out=ps)
+                hs += ps
+            np.maximum(hs, 0, out=hs)
+            z = np.maximum(hs @ p["W2"] + p["b2"], 0) @ p["W3"] + p["b3"]
             z -= z.max(axis=1, keepdims=True)
-            out[s : s + chunk] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+            out[s : s + n] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return out
+
+
+_PAD = np.zeros(1, np.int32)
 
 
 class ClusterTable:

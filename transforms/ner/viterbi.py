@@ -59,6 +59,10 @@ def decode(lp: np.ndarray, lengths: np.ndarray, trans: np.ndarray) -> list[list[
         pad = np.zeros((len(idx), lmax, lp.shape[1]), np.float32)
         pad[mask] = lp[flat]
         path = viterbi_batch(pad, lengths[idx], trans)
+        names = _TAG_NAMES[path].tolist()  # one conversion per batch, then a slice per sentence
         for r, s in enumerate(idx):
-            out[s] = [TAGS[t] for t in path[r, : lengths[s]]]
+            out[s] = names[r][: lengths[s]]
     return out
+
+
+_TAG_NAMES = np.array(TAGS, dtype=object)

@@ -33,17 +33,24 @@ def fit(
     epochs: int,
     weights: np.ndarray | None = None,
     log=print,
+    targets: np.ndarray | None = None,
 ) -> None:
     """Adam on token cross-entropy with dropout, in place; lazy (row-wise) Adam for the sparse table.
 
-    `weights` weighs each token's loss (pseudo-labels against gold). Deterministic for a fixed seed
-    and thread count.
+    `weights` weighs each token's loss (pseudo-labels against gold). `targets`, (n_tokens, n_tags)
+    probabilities, replaces the one-hot labels of `tags` where a row is not all zero: a teacher's
+    soft labels for distillation. Deterministic for a fixed seed and thread count.
     """
     cfg = model.cfg
     p = model.p
     rng = np.random.default_rng(cfg.seed + 1)
     wids, fids, pos = model.encode(sents)
     y = np.fromiter((TAG_ID[t] for ts in tags for t in ts), np.int64)
+    soft = targets is not None
+    if soft:
+        q = np.asarray(targets, np.float32).copy()
+        hard = q.sum(axis=1) == 0
+        q[np.flatnonzero(hard), y[hard]] = 1.0
     w_tok = np.ones(len(y), np.float32) if weights is None else weights.astype(np.float32)
     k = cfg.window
     offs = np.arange(-k, k + 1)
@@ -76,9 +83,14 @@ def fit(
             pr /= pr.sum(axis=1, keepdims=True)
             yb = y[bi]
             wb = w_tok[bi]
-            tot += float(-(np.log(pr[np.arange(bsz), yb] + 1e-9) * wb).sum())
-            g = pr
-            g[np.arange(bsz), yb] -= 1
+            if soft:
+                qb = q[bi]
+                tot += float(-((np.log(pr + 1e-9) * qb).sum(axis=1) * wb).sum())
+                g = pr - qb
+            else:
+                tot += float(-(np.log(pr[np.arange(bsz), yb] + 1e-9) * wb).sum())
+                g = pr
+                g[np.arange(bsz), yb] -= 1
             g *= (wb / bsz)[:, None]
             grads = {"W3": h2d.T @ g, "b3": g.sum(0)}
             dh2 = (g @ p["W3"].T) * d2 * (a2 > 0)

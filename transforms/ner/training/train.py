@@ -4,7 +4,9 @@ Steps: embedding corpus from the unlabeled news articles + ANERcorp train -> wor
 clusters -> gazetteers (PyPI package data + the project's lists) -> teacher CRF and teacher window
 tagger on ANERcorp train -> news sentences on which both agree become pseudo-labeled data ->
 student CRF and three student window taggers (seeds 7, 8, 9, averaged) on train + pseudo-labels
--> artifact in `transforms/ner/model/` and test scores of every candidate in `model/scores.json`
+-> one window tagger distilled from the average (its soft labels on 20,000 more news sentences)
+-> artifact (student CRF x distilled network) in `transforms/ner/model/` and test scores of every
+candidate in `model/scores.json`
 (the last one is `akhbar ner`'s path: the pipeline's post-processing and +-5 sentence context).
 `--dev` does the same on train minus the dev split and scores dev instead (nothing written).
 """
@@ -31,7 +33,7 @@ from .. import MODEL_DIR, Tagger, nn  # noqa: E402
 from ..consistency import NEIGHBOUR_SENTENCES  # noqa: E402
 from ..features import Featurizer, Lexicon  # noqa: E402
 from ..gazetteer import build_gazetteer  # noqa: E402
-from ..iob2 import spans  # noqa: E402
+from ..iob2 import TAGS, spans  # noqa: E402
 from ..model import NERModel  # noqa: E402
 from .anercorp import DEV_BLOCK, SHARED_DATA, load_splits  # noqa: E402
 from .crf import crf_from_crfsuite, save_crf, train_crf  # noqa: E402
@@ -108,6 +110,37 @@ STUDENT_SEEDS = (7, 8, 9)  # students averaged in the committed ensemble (one se
 NEWS_SENTENCES = 40_000  # unlabeled sentences tagged by the teachers (every 4th news paragraph)
 PSEUDO_TOKENS = 150_000  # budget of agreed pseudo-labeled tokens added to the student's data
 PSEUDO_WEIGHT = 1.0
+
+
+DISTIL = {"dropout": 0.5, "feat_dim": 32, "epochs": 1, "batch": 256, "lr": 1e-3}
+DISTIL_SENTENCES = 20_000  # news sentences the averaged networks label for the distilled student
+DISTIL_EVERY = 7  # every 7th news paragraph: spread over sources and months, apart from the self-training sample
+
+
+def distil(teacher: nn.WindowTagger, sents, tags, log=print) -> nn.WindowTagger:
+    """One network trained to give the averaged networks' tag distributions (the run-time model).
+
+    The student starts from the teacher's first member and reads `sents` with their gold tags
+    plus `DISTIL_SENTENCES` news sentences with the teacher's soft labels (mean log-probabilities,
+    renormalised): one network's cost at run time, the average's accuracy. `teacher` should be
+    the stored form (float16 weights, int8 vectors), so that the artifact alone reproduces this.
+    """
+    news = news_sentences(NEWS_DIR, DISTIL_SENTENCES, every=DISTIL_EVERY)
+    log(f"distillation: the averaged networks label {len(news)} news sentences, {sum(map(len, news))} tokens")
+    lp = teacher.log_probs(news)
+    q = np.exp(lp - lp.max(axis=1, keepdims=True))
+    q /= q.sum(axis=1, keepdims=True)
+    hard = np.split(q.argmax(axis=1), np.cumsum([len(s) for s in news])[:-1])
+    news_tags = [[TAGS[i] for i in row] for row in hard]
+    targets = np.vstack([np.zeros((sum(map(len, sents)), len(TAGS)), np.float32), q.astype(np.float32)])
+    cfg = nn.NNConfig(**DISTIL, seed=STUDENT_SEEDS[0])
+    t = teacher
+    start = {k: v.copy() for k, v in t.p.items()}
+    student = nn.WindowTagger(cfg, t.vocab, t.emb, t.feats, t.clusters, t.gazetteer, start)
+    log(f"distilled window tagger on {len(sents)} labeled + {len(news)} news sentences: {cfg}")
+    fit(student, sents + news, tags + news_tags, epochs=cfg.epochs, targets=targets, log=log)
+    student.p = {k: v.astype(np.float16).astype(np.float32) for k, v in student.p.items()}  # the stored precision
+    return student
 
 
 def _crf_child(sents, tags, clusters, gaz, path: Path, cfg: dict) -> None:
@@ -213,8 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"CRF training failed (exit code {crf_proc.exitcode})")
     crf_student = crf_from_crfsuite(work / "crf-student.crfsuite", Featurizer(Lexicon(clusters, gaz)))
 
+    # The averaged networks in their stored form teach the one network the artifact keeps.
+    save_network(ensemble, words, cids, work / "ensemble")
+    ensemble = nn.load(work / "ensemble")
+    student = distil(ensemble, sents, tags, log=log)
     if not args.dev:
-        save_network(ensemble, words, cids, args.out)
+        save_network(student, words, cids, args.out)
         save_crf(crf_student, args.out)
         meta = json.loads((args.out / "config.json").read_text())
         meta.update(
@@ -225,14 +262,15 @@ def main(argv: list[str] | None = None) -> int:
                 "teacher": TEACHER,
                 "student_seeds": list(STUDENT_SEEDS),
                 "pseudo": {"news_sentences": NEWS_SENTENCES, "tokens": PSEUDO_TOKENS, "weight": PSEUDO_WEIGHT},
+                "distil": {**DISTIL, "news_sentences": DISTIL_SENTENCES, "every": DISTIL_EVERY},
             }
         )
         (args.out / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
         final = NERModel.load(args.out)  # score what was written (float16 / int8 weights)
-        ensemble, crf_student = final.net, final.crf
+        student, crf_student = final.net, final.crf
     ev_s, ev_g = splits[split]
     blocks = [i // DEV_BLOCK for i in range(len(ev_s))]
-    final = NERModel(ensemble, crf_student, CRF_WEIGHT)
+    final = NERModel(student, crf_student, CRF_WEIGHT)
     n = len(STUDENT_SEEDS)
     cands = {
         "crf (gold only)": (NERModel(None, crf, 1.0), None),
@@ -242,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         f"nn (self-trained, {n} seeds averaged)": (NERModel(ensemble, None, 0.0), None),
         "crf x nn (gold only)": (NERModel(teacher, crf, CRF_WEIGHT), None),
         f"crf x nn (self-trained, seed {STUDENT_SEEDS[0]})": (NERModel(single, crf_student, CRF_WEIGHT), None),
-        f"crf x nn (self-trained, {n} seeds averaged): committed": (final, None),
+        f"crf x nn (self-trained, {n} seeds averaged)": (NERModel(ensemble, crf_student, CRF_WEIGHT), None),
+        "nn (distilled from the average)": (NERModel(student, None, 0.0), None),
+        "crf x nn (distilled): committed": (final, None),
         f"committed + consistency, documents = {DEV_BLOCK}-sentence blocks": (final, blocks),
         f"committed + consistency, +-{NEIGHBOUR_SENTENCES} neighbouring sentences": (final, "context"),
     }
