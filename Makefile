@@ -25,13 +25,15 @@ run: setup
 	@echo "Example query (warehouse/queries/top_entities.sql):"
 	$(VENV)/bin/akhbar sql "$$(cat warehouse/queries/top_entities.sql)"
 
-# Everything, in one pytest run (so never "no tests collected").
+# Everything, in one pytest run (so never "no tests collected"), on two workers: most tests are
+# end-to-end runs that keep one core busy. A test file stays on one worker (module fixtures).
+TEST_WORKERS ?= 2
 test: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The fast tier: unit tests and in-process runs without Prefect (markers in pyproject.toml).
 test-fast: setup
-	$(VENV)/bin/pytest -m "not e2e and not slow"
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile -m "not e2e and not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -84,13 +83,6 @@ needs_model = pytest.mark.skipif(not (MODEL_DIR / "weights.npz").exists(), reaso
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
     return Tagger.load()
-
-
-@needs_model
-def test_model_loads_fast() -> None:
-    t0 = time.perf_counter()
-    Tagger.load()
-    assert time.perf_counter() - t0 < 5.0  # about 0.5 s on the development machine
 
 
 @needs_model
