@@ -29,6 +29,7 @@ from transforms.pipeline import (
     BatchInput,
     BatchOutput,
     BatchTables,
+    DateOrder,
     History,
     PassResult,
     PassSteps,
@@ -65,9 +66,9 @@ def discover_task(input_dir: Path, ledger: pl.DataFrame) -> Discovery:
 
 @task(name="date-order", cache_policy=NO_CACHE)
 def date_order_task(
-    input_dir: Path, candidates: pl.DataFrame, previous_sha: dict[str, str], config: PipelineConfig
-) -> pl.DataFrame:
-    return order_by_date(input_dir, candidates, previous_sha, config)
+    input_dir: Path, candidates: pl.DataFrame, previous_sha: dict[str, str], config: PipelineConfig, spill: Path
+) -> DateOrder:
+    return order_by_date(input_dir, candidates, previous_sha, config, spill)
 
 
 @task(name="batch", cache_policy=NO_CACHE)
@@ -170,7 +171,7 @@ def ingest(
             history = snapshot.history.without_articles_of(discovery.changed_paths)
             result = run_pass(
                 source, discovery.candidates, history, config, run_id, started, _steps(staging),
-                bodies=StoredBodies(root, staging), progress=progress,
+                bodies=StoredBodies(root, staging), progress=progress, spill=staged.first_reads_dir(staging),
             )
             summary, counted = _counted(summary, discovery, result), True
             validation = result.validation

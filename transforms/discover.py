@@ -126,6 +126,28 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _as_discovered(info: os.stat_result, size_bytes: int, mtime_ns: int) -> bool:
+    return info.st_size == size_bytes and info.st_mtime_ns == mtime_ns
+
+
+def moved_since_discovery(input_dir: Path, candidates: pl.DataFrame) -> list[str]:
+    """The candidates whose size or mtime is no longer what discovery saw, or that cannot be looked at now.
+
+    This is the check ``read_files`` makes after reading, without reading: bytes read earlier in the
+    run still stand for a file exactly when it passes.
+    """
+    moved: list[str] = []
+    for rel, size_bytes, mtime_ns in candidates.select("source_path", "size_bytes", "mtime_ns").iter_rows():
+        try:
+            info = (input_dir / rel).stat()
+        except OSError:
+            moved.append(rel)
+            continue
+        if not _as_discovered(info, size_bytes, mtime_ns):
+            moved.append(rel)
+    return moved
+
+
 def read_files(
     input_dir: Path, candidates: pl.DataFrame, config: ReadConfig | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
@@ -165,7 +187,7 @@ def read_files(
         except OSError as error:
             after = None
             status, reason = REJECTED, f"unreadable: {error.strerror or error}"
-        if after is not None and (after.st_size != row["size_bytes"] or after.st_mtime_ns != row["mtime_ns"]):
+        if after is not None and not _as_discovered(after, row["size_bytes"], row["mtime_ns"]):
             deferred.append(rel)
             continue
         for name, value in (("source_path", rel), ("size_bytes", row["size_bytes"]), ("mtime_ns", row["mtime_ns"]),
