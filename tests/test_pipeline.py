@@ -214,16 +214,26 @@ def test_unchanged_files_are_counted_from_the_first_reads(tmp_path: Path):
 _HEAVY = ("great_expectations", "transforms.ner.model", "transforms.ner.nn", "transforms.ner.crf")
 
 
-def test_a_rerun_over_an_unchanged_folder_imports_no_validator_and_no_tagger(one_pass: tuple[Path, Path]):
+def test_nothing_to_validate_or_tag_imports_no_validator_and_no_tagger(one_pass: tuple[Path, Path], tmp_path: Path):
+    """In a fresh process: a rerun over an unchanged folder, and a batch whose only file is refused."""
     source, warehouse = one_pass
-    script = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from tests.warehouse_state import ingest_in_process\n"
-        f"result = ingest_in_process(Path({str(source)!r}), Path({str(warehouse)!r}))\n"
-        "assert result.processed == (), result\n"
-        f"print(sorted(m for m in sys.modules if m.startswith({_HEAVY!r})))\n"
-    )
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    (refused / "empty.txt").write_bytes(b"")
+    script = f"""
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from tests.warehouse_state import ingest_in_process
+from transforms.discover import discover
+from transforms.pipeline import BatchInput, History, PipelineConfig, run_batch
+from transforms.schema import LEDGER
+assert ingest_in_process(Path({str(source)!r}), Path({str(warehouse)!r})).processed == ()
+candidates = discover(Path({str(refused)!r}), LEDGER.empty()).candidates
+batch = BatchInput(Path({str(refused)!r}), candidates, 0, "r", datetime.now(UTC))
+assert run_batch(batch, History.empty(), PipelineConfig()).counts.rejected == 1
+print(sorted(m for m in sys.modules if m.startswith({_HEAVY!r})))
+"""
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
                           check=False)
     assert done.returncode == 0, done.stderr
