@@ -150,6 +150,29 @@ def test_batches_take_the_first_reads_and_read_no_file_again(tmp_path: Path, mon
     assert sum(asked) == 0
 
 
+def _trec(day: int) -> str:
+    return (f"<DOC>\n<DOCNO>doc-{day}</DOCNO>\n<TIME>{day:02d} Mar 2018 18:50:55 +0000</TIME>\n"
+            f"<TEXT>\nقال المتحدث في اليوم {day} إن الاجتماع انتهى باتفاق.\n</TEXT>\n</DOC>\n")
+
+
+def test_batches_follow_the_date_order_across_parts(tmp_path: Path):
+    """Parts are cut in discovery order, batches in date order: a batch's rows come from several parts."""
+    source = tmp_path / "input"
+    source.mkdir()
+    days = {"a.txt": 2, "b.txt": 4, "c.txt": 3, "d.txt": 1}
+    for name, day in days.items():
+        (source / name).write_text(_trec(day), encoding="utf-8")
+    config = PipelineConfig(batch_size=2)
+    order = order_by_date(source, discover(source, LEDGER.empty()).candidates, {}, config, tmp_path / "spill")
+    assert order.candidates["source_path"].to_list() == ["d.txt", "a.txt", "c.txt", "b.txt"]
+    assert order.first_reads.rows["part"].to_list() == [1, 0, 1, 0]
+    for candidates, first_reads in _batches(order, 2):
+        recalled = recall_first_reads(source, candidates, first_reads, {}, config)
+        reread = read_and_parse(source, candidates, {}, config)
+        assert recalled.frame["source_path"].to_list() == candidates["source_path"].to_list()
+        assert recalled.frame.equals(reread.frame)
+
+
 def test_bytes_changed_behind_an_unchanged_size_and_mtime_come_from_the_spill(tmp_path: Path):
     source, order, config = _ordered(tmp_path, batch_size=10)
     path = order.candidates["source_path"][0]
