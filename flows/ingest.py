@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from flows import progress
 from flows.artifacts import publish_run
@@ -29,6 +31,7 @@ from transforms.pipeline import (
     BatchInput,
     BatchOutput,
     BatchTables,
+    DateOrder,
     History,
     PassResult,
     PassSteps,
@@ -65,9 +68,9 @@ def discover_task(input_dir: Path, ledger: pl.DataFrame) -> Discovery:
 
 @task(name="date-order", cache_policy=NO_CACHE)
 def date_order_task(
-    input_dir: Path, candidates: pl.DataFrame, previous_sha: dict[str, str], config: PipelineConfig
-) -> pl.DataFrame:
-    return order_by_date(input_dir, candidates, previous_sha, config)
+    input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig, spill: Path
+) -> DateOrder:
+    return order_by_date(input_dir, candidates, previous_sha, config, spill)
 
 
 @task(name="batch", cache_policy=NO_CACHE)
@@ -102,11 +105,26 @@ def record_failure_task(root: Path, staging: Path, run_row: dict[str, Any]) -> N
 
 
 def _steps(staging: Path) -> PassSteps:
+    # `quote`: Prefect would otherwise visit every entry of the ledger's hashes (previous_sha, also inside
+    # History) looking for futures, seconds of CPU per task call on a large warehouse; the tasks get the
+    # values themselves.
+    def order(
+        input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig,
+        spill: Path,
+    ) -> DateOrder:
+        return date_order_task(input_dir, candidates, quote(previous_sha), config, spill)
+
+    def batch(
+        batch: BatchInput, history: History, config: PipelineConfig, bodies: StoredBodies | None,
+        report: Progress | None,
+    ) -> BatchOutput:
+        return batch_task(quote(batch), quote(history), config, bodies, report)
+
     def stage(output: BatchOutput, batch_no: int) -> None:
         stage_task(staging, output.tables, batch_no)
         crash_point("after-stage")
 
-    return PassSteps(stage=stage, order=date_order_task, batch=batch_task)
+    return PassSteps(stage=stage, order=order, batch=batch)
 
 
 def _counted(summary: RunSummary, discovery: Discovery, result: PassResult) -> RunSummary:
@@ -170,7 +188,7 @@ def ingest(
             history = snapshot.history.without_articles_of(discovery.changed_paths)
             result = run_pass(
                 source, discovery.candidates, history, config, run_id, started, _steps(staging),
-                bodies=StoredBodies(root, staging), progress=progress,
+                bodies=StoredBodies(root, staging), progress=progress, spill=staged.first_reads_dir(staging),
             )
             summary, counted = _counted(summary, discovery, result), True
             validation = result.validation

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from tests.conftest import SEEDS
+from tests.conftest import REPO, SEEDS
 from tests.warehouse_state import ingest_in_process, query, state
+from transforms import pipeline
 from transforms.discover import discover
-from transforms.pipeline import BatchCounts, BatchInput, History, PipelineConfig, run_batch
+from transforms.pipeline import (
+    BatchCounts,
+    BatchInput,
+    DateOrder,
+    History,
+    PipelineConfig,
+    order_by_date,
+    read_and_parse,
+    recall_first_reads,
+    run_batch,
+)
 from transforms.schema import LEDGER, TABLES
 from warehouse.history import StoredBodies, read_ledger
 
@@ -102,3 +116,148 @@ def test_history_carries_a_batch_forward(tmp_path: Path):
 def test_read_ledger_of_a_missing_warehouse_is_empty(tmp_path: Path):
     ledger = read_ledger(tmp_path / "absent")
     assert ledger.height == 0 and ledger.schema == pl.Schema(LEDGER.schema)
+
+
+def _ordered(tmp_path: Path, batch_size: int = 2) -> tuple[Path, DateOrder, PipelineConfig]:
+    source = tmp_path / "input"
+    shutil.copytree(SEEDS, source)
+    config = PipelineConfig(batch_size=batch_size)
+    candidates = discover(source, LEDGER.empty()).candidates
+    return source, order_by_date(source, candidates, {}, config, tmp_path / "spill"), config
+
+
+def _batches(order: DateOrder, size: int) -> list[tuple[pl.DataFrame, pipeline.FirstReads]]:
+    return [(order.candidates.slice(start, size), order.first_reads.slice(start, size))
+            for start in range(0, order.candidates.height, size)]
+
+
+def test_batches_take_the_first_reads_and_read_no_file_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    source, order, config = _ordered(tmp_path)
+    assert order.candidates["source_path"].to_list() == order.first_reads.rows["source_path"].to_list()
+    expected = [read_and_parse(source, candidates, {}, config) for candidates, _ in _batches(order, 2)]
+    asked: list[int] = []
+    real_read_files = pipeline.read_files
+
+    def counting_read_files(input_dir, candidates, read_config=None):
+        asked.append(candidates.height)
+        return real_read_files(input_dir, candidates, read_config)
+
+    monkeypatch.setattr(pipeline, "read_files", counting_read_files)
+    for (candidates, first_reads), reread in zip(_batches(order, 2), expected, strict=True):
+        recalled = recall_first_reads(source, candidates, first_reads, {}, config)
+        assert recalled.frame.schema == reread.frame.schema and recalled.frame.equals(reread.frame)
+        assert (recalled.deferred, recalled.unchanged) == (reread.deferred, reread.unchanged)
+    assert sum(asked) == 0
+
+
+def _trec(day: int) -> str:
+    return (f"<DOC>\n<DOCNO>doc-{day}</DOCNO>\n<TIME>{day:02d} Mar 2018 18:50:55 +0000</TIME>\n"
+            f"<TEXT>\nقال المتحدث في اليوم {day} إن الاجتماع انتهى باتفاق.\n</TEXT>\n</DOC>\n")
+
+
+def test_batches_follow_the_date_order_across_parts(tmp_path: Path):
+    """Parts are cut in discovery order, batches in date order: a batch's rows come from several parts."""
+    source = tmp_path / "input"
+    source.mkdir()
+    days = {"a.txt": 2, "b.txt": 4, "c.txt": 3, "d.txt": 1}
+    for name, day in days.items():
+        (source / name).write_text(_trec(day), encoding="utf-8")
+    config = PipelineConfig(batch_size=2)
+    order = order_by_date(source, discover(source, LEDGER.empty()).candidates, {}, config, tmp_path / "spill")
+    assert order.candidates["source_path"].to_list() == ["d.txt", "a.txt", "c.txt", "b.txt"]
+    assert order.first_reads.rows["part"].to_list() == [1, 0, 1, 0]
+    for candidates, first_reads in _batches(order, 2):
+        recalled = recall_first_reads(source, candidates, first_reads, {}, config)
+        reread = read_and_parse(source, candidates, {}, config)
+        assert recalled.frame["source_path"].to_list() == candidates["source_path"].to_list()
+        assert recalled.frame.equals(reread.frame)
+
+
+def test_bytes_changed_behind_an_unchanged_size_and_mtime_come_from_the_spill(tmp_path: Path):
+    source, order, config = _ordered(tmp_path, batch_size=10)
+    path = order.candidates["source_path"][0]
+    info = (source / path).stat()
+    original = (source / path).read_bytes()
+    (source / path).write_bytes(original.replace("ال".encode(), "لا".encode(), 1))
+    os.utime(source / path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    recalled = recall_first_reads(source, order.candidates, order.first_reads, {}, config)
+    assert recalled.frame.filter(pl.col("source_path") == path)["text"].to_list() == [original.decode()]
+
+
+def test_a_file_changed_between_the_passes_is_deferred(tmp_path: Path):
+    source, order, config = _ordered(tmp_path)
+    changed = order.candidates["source_path"][1]
+    with (source / changed).open("ab") as handle:
+        handle.write("\nسطر جديد\n".encode())
+    recalled = recall_first_reads(source, order.candidates, order.first_reads, {}, config)
+    assert recalled.deferred == (changed,)
+    assert changed not in recalled.frame["source_path"].to_list()
+    assert recalled.frame.height == order.candidates.height - 1
+
+
+def test_a_file_deferred_by_the_ordering_pass_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    source = tmp_path / "input"
+    shutil.copytree(SEEDS, source)
+    config = PipelineConfig(batch_size=2)
+    candidates = discover(source, LEDGER.empty()).candidates
+    moving = candidates["source_path"][0]
+    discovered_mtime = candidates["mtime_ns"][0]
+    real_read_files = pipeline.read_files
+
+    def read_while_moving(input_dir, batch, read_config=None):  # the file is touched while read, then restored
+        if moving in batch["source_path"].to_list():
+            os.utime(source / moving, ns=(discovered_mtime, discovered_mtime + 1))
+        try:
+            return real_read_files(input_dir, batch, read_config)
+        finally:
+            os.utime(source / moving, ns=(discovered_mtime, discovered_mtime))
+
+    monkeypatch.setattr(pipeline, "read_files", read_while_moving)
+    order = order_by_date(source, candidates, {}, config, tmp_path / "spill")
+    monkeypatch.setattr(pipeline, "read_files", real_read_files)
+    row = order.first_reads.rows.filter(pl.col("source_path") == moving)
+    assert row["part"].to_list() == [None] and row["unchanged"].to_list() == [False]
+    recalled = recall_first_reads(source, order.candidates, order.first_reads, {}, config)
+    assert recalled.deferred == () and moving in recalled.frame["source_path"].to_list()
+
+
+def test_unchanged_files_are_counted_from_the_first_reads(tmp_path: Path):
+    source = tmp_path / "input"
+    shutil.copytree(SEEDS, source)
+    config = PipelineConfig(batch_size=2)
+    candidates = discover(source, LEDGER.empty()).candidates
+    first = read_and_parse(source, candidates, {}, config)
+    previous_sha = dict(first.frame.select("source_path", "sha256").iter_rows())
+    order = order_by_date(source, candidates, previous_sha, config, tmp_path / "spill")
+    assert order.first_reads.rows["unchanged"].all() and order.first_reads.rows["part"].is_null().all()
+    recalled = recall_first_reads(source, order.candidates, order.first_reads, previous_sha, config)
+    assert sorted(recalled.unchanged) == sorted(candidates["source_path"]) and recalled.frame.height == 0
+
+
+_HEAVY = ("great_expectations", "transforms.ner.model", "transforms.ner.nn", "transforms.ner.crf")
+
+
+def test_nothing_to_validate_or_tag_imports_no_validator_and_no_tagger(one_pass: tuple[Path, Path], tmp_path: Path):
+    """In a fresh process: a rerun over an unchanged folder, and a batch whose only file is refused."""
+    source, warehouse = one_pass
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    (refused / "empty.txt").write_bytes(b"")
+    script = f"""
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from tests.warehouse_state import ingest_in_process
+from transforms.discover import discover
+from transforms.pipeline import BatchInput, History, PipelineConfig, run_batch
+from transforms.schema import LEDGER
+assert ingest_in_process(Path({str(source)!r}), Path({str(warehouse)!r})).processed == ()
+candidates = discover(Path({str(refused)!r}), LEDGER.empty()).candidates
+batch = BatchInput(Path({str(refused)!r}), candidates, 0, "r", datetime.now(UTC))
+assert run_batch(batch, History.empty(), PipelineConfig()).counts.rejected == 1
+print(sorted(m for m in sys.modules if m.startswith({_HEAVY!r})))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

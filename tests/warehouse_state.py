@@ -100,6 +100,7 @@ def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None
             result = run_pass(
                 input_dir, discovery.candidates, snapshot.history.without_articles_of(discovery.changed_paths),
                 config, run_id, started, steps, bodies=StoredBodies(root, staging),
+                spill=staged.first_reads_dir(staging),
             )
             if result.blocking_failures:
                 raise AssertionError(f"blocking validation failure: {result.blocking_failures}")

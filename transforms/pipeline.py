@@ -7,6 +7,9 @@ callable), so a task runner can ship it to another process or machine.
 
 ``run_pass`` is the batch loop of one ingest pass: order the candidates by publication date, cut
 batches, run each, hand each batch's output to a ``stage`` callback and carry the history forward.
+Dates are known only once a file is parsed, so the ordering pass reads and parses every candidate; it
+keeps what it parsed in Parquet spill parts (``FirstReads``) and the batches take their rows from
+there instead of reading and parsing the files a second time. Memory holds one batch, not the folder.
 The loop lives here, once, and its steps are injectable (``PassSteps``): the Prefect flow passes
 task-wrapped steps and a stage callback that writes the warehouse's staging folder, while the
 invariant tests and the benchmark pass the plain functions. Keeping the loop out of the flow is what
@@ -17,10 +20,12 @@ of the warehouse (transforms never do I/O beyond what a step is for).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Protocol
 
 import polars as pl
@@ -28,7 +33,7 @@ import polars as pl
 from expectations.runner import validate_frame
 from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_boilerplate
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
-from transforms.discover import read_files
+from transforms.discover import moved_since_discovery, read_files
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REJECTED, STATUS, alive, label
 from transforms.mentions import MentionConfig, tag_mentions
 from transforms.neardup import FetchKeys, NearDupConfig, near_dedup
@@ -40,9 +45,11 @@ from transforms.schema import (
     ARTICLES,
     BANDS,
     BOILERPLATE_LINES,
+    CANDIDATES,
     DUPLICATES,
     ENTITY_MENTIONS,
     EXPECTATION_RESULTS,
+    FIRST_READS,
     KNOWN_KEYS,
     LEDGER_HISTORY,
     MENTIONS,
@@ -59,6 +66,10 @@ CANONICAL_ORDER = ("published_at", "source_path")
 # What the articles suite validates: the table's columns less what the load stamps on.
 _STAMPED = ("run_id", "ingested_at")
 ARTICLE_COLUMNS = [name for name in ARTICLES.names if name not in _STAMPED]
+# Spill parts: a batch reads a slice of each part, so row groups are small (little read beyond the slice);
+# lz4 writes twice as fast as zstd and the parts live only as long as the run.
+SPILL_ROW_GROUP_ROWS = 64
+PUBLISHED_AT = ARTICLES.schema["published_at"]
 
 Progress = Callable[[str], None]
 
@@ -125,12 +136,42 @@ class History:
 
 
 @dataclass(frozen=True)
+class FirstReads:
+    """What the ordering pass read: parsed rows in Parquet parts under ``folder``, found by ``rows``.
+
+    ``rows`` (FIRST_READS) says per candidate which part holds its parsed row and where, or that the
+    file was unchanged by hash; a candidate with neither was deferred by the ordering pass. Each part
+    is one ordering batch, sorted in processing order, so a batch needs one contiguous slice of each.
+    Picklable: the folder travels as a path.
+    """
+
+    folder: Path
+    rows: pl.DataFrame
+
+    def part(self, number: int) -> Path:
+        return self.folder / f"part-{number:05d}.parquet"
+
+    def slice(self, start: int, length: int) -> FirstReads:
+        return replace(self, rows=self.rows.slice(start, length))
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """The ordering pass's result: the candidates in processing order and, row for row, their first reads."""
+
+    candidates: pl.DataFrame  # CANDIDATES
+    first_reads: FirstReads
+
+
+@dataclass(frozen=True)
 class BatchInput:
     input_dir: Path
     candidates: pl.DataFrame  # CANDIDATES rows, in processing order
     batch_no: int
     run_id: str
     ingested_at: datetime  # stamped on articles (ingested_at) and ledger rows (recorded_at)
+    # Row for row with ``candidates``: what the ordering pass read; without it the batch reads the files.
+    first_reads: FirstReads | None = None
 
 
 @dataclass(frozen=True)
@@ -183,41 +224,108 @@ def ner_tagger() -> Tagger:
     return Tagger.load()
 
 
+@dataclass(frozen=True)
+class ParsedFiles:
+    """Candidate files as parsed rows, less the ones that get no row in this run."""
+
+    frame: pl.DataFrame  # the parsed rows, in the order of the candidates
+    deferred: tuple[str, ...]  # moved since discovery: no row, the next run takes them
+    unchanged: tuple[str, ...]  # touched, but with the bytes the ledger knows: no row
+
+
 def read_and_parse(
     input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig
-) -> tuple[pl.DataFrame, list[str], int]:
-    """Bytes -> parsed articles. Returns (frame, deferred paths, files found unchanged by hash)."""
+) -> ParsedFiles:
+    """Bytes -> parsed articles, for files the run has not read yet."""
     raw, deferred = read_files(input_dir, candidates, config.read)
     # A touched file whose bytes did not change is not new input: no new ledger row.
-    same = pl.col("sha256").is_not_null() & (
+    same = (pl.col("sha256").is_not_null() & (
         pl.col("source_path").replace_strict(dict(previous_sha), default=None, return_dtype=pl.String)
         == pl.col("sha256")
-    )
-    unchanged = raw.filter(same.fill_null(False)).height
-    raw = raw.filter(~same.fill_null(False))
-    frame = parse_articles(decode_files(raw, config.read), config.parse).drop("raw")
-    return frame, deferred, unchanged
+    )).fill_null(False)
+    unchanged = raw.filter(same)["source_path"].to_list()
+    frame = parse_articles(decode_files(raw.filter(~same), config.read), config.parse).drop("raw")
+    return ParsedFiles(frame, tuple(deferred), tuple(unchanged))
+
+
+def _in_processing_order(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(CANONICAL_ORDER, nulls_last=True)
 
 
 def order_by_date(
-    input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig
-) -> pl.DataFrame:
+    input_dir: Path, candidates: pl.DataFrame, previous_sha: Mapping[str, str], config: PipelineConfig,
+    spill: Path,
+) -> DateOrder:
     """Candidates sorted by ``(published_at nulls last, source_path)``, the order batches are cut in.
 
-    Dates are known only after parsing, so this is a first pass that reads and parses batch by batch
-    and keeps two columns per file (memory stays bounded). Processing a run in publication order makes
+    Dates are known only after parsing, so this pass reads and parses batch by batch, and writes each
+    batch's parsed frame to a part under ``spill`` for the batches to take their rows from; it keeps
+    four small columns per file (memory stays bounded). Processing a run in publication order makes
     the earliest article of a cluster canonical whether the corpus comes in one run or in date pieces.
+    Deferred and unchanged files have no date: they come last, as does every file without one.
     """
-    dates = [pl.DataFrame(schema={"source_path": pl.String, "published_at": ARTICLES.schema["published_at"]})]
-    for start in range(0, candidates.height, config.batch_size):
-        frame, _, _ = read_and_parse(input_dir, candidates.slice(start, config.batch_size), previous_sha, config)
-        dates.append(frame.select("source_path", "published_at"))
-    first = pl.concat(dates, how="vertical_relaxed").group_by("source_path").agg(pl.col("published_at").min())
-    return (
-        candidates.join(first, on="source_path", how="left")
-        .sort("published_at", "source_path", nulls_last=True)
-        .drop("published_at")
+    spill.mkdir(parents=True, exist_ok=True)
+    first_reads = FirstReads(spill, FIRST_READS.empty())
+    located = [pl.DataFrame(schema={**FIRST_READS.schema, "published_at": PUBLISHED_AT})]
+    for number, start in enumerate(range(0, candidates.height, config.batch_size)):
+        parsed = read_and_parse(input_dir, candidates.slice(start, config.batch_size), previous_sha, config)
+        frame = _in_processing_order(parsed.frame)
+        if frame.height:
+            frame.write_parquet(first_reads.part(number), compression="lz4", row_group_size=SPILL_ROW_GROUP_ROWS)
+        located.append(frame.select(
+            "source_path", pl.lit(number, dtype=pl.Int32).alias("part"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("offset"), pl.lit(False).alias("unchanged"), "published_at",
+        ))
+        unchanged = pl.DataFrame({"source_path": list(parsed.unchanged)}, schema={"source_path": pl.String})
+        located.append(unchanged.with_columns(
+            pl.lit(None, dtype=pl.Int32).alias("part"), pl.lit(None, dtype=pl.Int64).alias("offset"),
+            pl.lit(True).alias("unchanged"), pl.lit(None, dtype=PUBLISHED_AT).alias("published_at"),
+        ))
+    ordered = _in_processing_order(
+        candidates.join(pl.concat(located), on="source_path", how="left")
+        .with_columns(pl.col("unchanged").fill_null(False))
     )
+    return DateOrder(CANDIDATES.conform(ordered), replace(first_reads, rows=FIRST_READS.conform(ordered)))
+
+
+def recall_first_reads(
+    input_dir: Path, candidates: pl.DataFrame, first_reads: FirstReads, previous_sha: Mapping[str, str],
+    config: PipelineConfig,
+) -> ParsedFiles:
+    """What ``read_and_parse`` gives for ``candidates``, from the ordering pass's parts where it may.
+
+    A file's first read stands only while its size and mtime are still what discovery saw (the check
+    ``read_files`` makes); a file that moved since, or that the ordering pass deferred, is read again,
+    so it is deferred exactly as if this were its only read.
+    """
+    rows = first_reads.rows
+    wanted = pl.col("source_path").is_in(rows["source_path"].to_list())
+    ranges = (
+        rows.filter(pl.col("part").is_not_null())
+        .group_by("part").agg(pl.col("offset").min().alias("first"), pl.col("offset").max().alias("last"))
+        .sort("part")
+    )
+    spilled = pl.concat([
+        pl.scan_parquet(first_reads.part(part)).slice(first, last - first + 1).filter(wanted).collect()
+        for part, first, last in ranges.iter_rows()
+    ]) if ranges.height else None
+    # Files this run has read (bytes or hash) must still be as discovery saw them.
+    read_before = rows.filter(pl.col("unchanged"))["source_path"].to_list()
+    if spilled is not None:
+        read_before += spilled.filter(pl.col("sha256").is_not_null())["source_path"].to_list()
+    moved = moved_since_discovery(input_dir, candidates.filter(pl.col("source_path").is_in(read_before)))
+    not_moved = ~pl.col("source_path").is_in(moved)
+    again = rows.filter((pl.col("part").is_null() & ~pl.col("unchanged")) | ~not_moved)["source_path"].to_list()
+    unchanged = tuple(rows.filter(pl.col("unchanged") & not_moved)["source_path"])
+    if spilled is not None and not again:
+        fresh = ParsedFiles(spilled.clear(), (), ())
+    else:
+        fresh = read_and_parse(input_dir, candidates.filter(pl.col("source_path").is_in(again)), previous_sha, config)
+    frame = fresh.frame if spilled is None else pl.concat([spilled.filter(not_moved), fresh.frame])
+    # Each part is in processing order, but the batch's rows come part after part: back to the batch's order.
+    position = candidates.select("source_path").with_row_index("_position")
+    frame = frame.join(position, on="source_path", how="left").sort("_position").drop("_position")
+    return ParsedFiles(frame, fresh.deferred, (*unchanged, *fresh.unchanged))
 
 
 def _deduplicate(
@@ -307,13 +415,19 @@ def run_batch(
     """
     report = progress or (lambda _: None)
     report("reading")
-    frame, deferred, unchanged = read_and_parse(batch.input_dir, batch.candidates, history.previous_sha, config)
+    if batch.first_reads is None:
+        parsed = read_and_parse(batch.input_dir, batch.candidates, history.previous_sha, config)
+    else:
+        parsed = recall_first_reads(batch.input_dir, batch.candidates, batch.first_reads, history.previous_sha, config)
+    frame = parsed.frame
     boilerplate = learn_boilerplate(frame, history.boilerplate, config.boilerplate)
     frame = strip_boilerplate(frame, boilerplate, config.boilerplate)
     frame, batch_bands = _deduplicate(frame, history, config, bodies)
     report("entities")
     frame = add_text_stats(frame, config.stats)
-    mentions = tag_mentions(frame.filter(alive()).select("article_id", "body"), ner_tagger(), config.mentions)
+    articles = frame.filter(alive()).select("article_id", "body")
+    # The model loads (and its modules import) only for a batch with something to tag.
+    mentions = tag_mentions(articles, ner_tagger(), config.mentions) if articles.height else MENTIONS.empty()
     report("validating")
     frame, mentions, validation, blocking = _validate(frame, mentions)
     frame = label(frame, pl.lit(True), LOADED, pl.lit(None, dtype=pl.String))  # what survived every step
@@ -325,8 +439,8 @@ def run_batch(
         counts=_counts(frame, tables),
         validation=EXPECTATION_RESULTS.conform(validation),
         blocking_failures=tuple(blocking),
-        deferred=tuple(deferred),
-        unchanged=unchanged,
+        deferred=parsed.deferred,
+        unchanged=len(parsed.unchanged),
         processed=tuple(frame["source_path"].to_list()),
         boilerplate=boilerplate,
         loaded_keys=KNOWN_KEYS.conform(loaded),
@@ -369,7 +483,7 @@ class _Silent:
         pass
 
 
-OrderStep = Callable[[Path, pl.DataFrame, Mapping[str, str], PipelineConfig], pl.DataFrame]
+OrderStep = Callable[[Path, pl.DataFrame, Mapping[str, str], PipelineConfig, Path], DateOrder]
 BatchStep = Callable[[BatchInput, History, PipelineConfig, FetchKeys | None, Progress | None], BatchOutput]
 
 
@@ -399,19 +513,35 @@ class PassResult:
 def run_pass(
     input_dir: Path, candidates: pl.DataFrame, history: History, config: PipelineConfig, run_id: str,
     ingested_at: datetime, steps: PassSteps, bodies: FetchKeys | None = None,
-    progress: PassProgress | None = None,
+    progress: PassProgress | None = None, spill: Path | None = None,
 ) -> PassResult:
-    """Every candidate of one ingest pass, batch by batch in publication order; stops at a blocked batch."""
-    shown = progress or _Silent()
+    """Every candidate of one ingest pass, batch by batch in publication order; stops at a blocked batch.
+
+    ``spill`` is the folder for what the ordering pass read (the run's staging area); without one, a
+    temporary folder that the pass removes.
+    """
+    with ExitStack() as cleanup:
+        if spill is None:
+            spill = Path(cleanup.enter_context(TemporaryDirectory(prefix="akhbar-first-reads-")))
+        return _run_pass(input_dir, candidates, history, config, run_id, ingested_at, steps, bodies,
+                         progress or _Silent(), spill)
+
+
+def _run_pass(
+    input_dir: Path, candidates: pl.DataFrame, history: History, config: PipelineConfig, run_id: str,
+    ingested_at: datetime, steps: PassSteps, bodies: FetchKeys | None, shown: PassProgress, spill: Path,
+) -> PassResult:
     shown.stage("ordering by date")
-    ordered = steps.order(input_dir, candidates, history.previous_sha, config)
+    order = steps.order(input_dir, candidates, history.previous_sha, config, spill)
+    ordered = order.candidates
     counts = BatchCounts()
     unchanged = deferred = 0
     processed: list[str] = []
     validations: list[pl.DataFrame] = []
     blocking: set[str] = set()
     for batch_no, start in enumerate(range(0, ordered.height, config.batch_size)):
-        batch = BatchInput(input_dir, ordered.slice(start, config.batch_size), batch_no, run_id, ingested_at)
+        batch = BatchInput(input_dir, ordered.slice(start, config.batch_size), batch_no, run_id, ingested_at,
+                           order.first_reads.slice(start, config.batch_size))
 
         def phase(name: str, number: int = batch_no + 1) -> None:
             shown.stage(f"batch {number}: {name}")

@@ -94,6 +94,14 @@ PARSED = _relation(
     ("body", pl.String(), "clean text, paragraphs separated by '\\n'"),
 )
 
+FIRST_READS = _relation(
+    "first_reads", "date order -> batch: where the ordering pass left what it read of each candidate",
+    *_pick(CANDIDATES, "source_path"),
+    ("part", pl.Int32(), "the spill part holding the file's parsed row; null when it has none (unchanged, deferred)"),
+    ("offset", pl.Int64(), "the row's position in its part (parts are in processing order)"),
+    ("unchanged", pl.Boolean(), "read, with the bytes the ledger knows: counted, not parsed"),
+)
+
 KNOWN_KEYS = _relation(
     "known_keys", "warehouse and earlier batches -> exact dedup: content keys of stored articles",
     ("content_hash", pl.String(), "sha256 of the normalized body (exact-duplicate key)"),

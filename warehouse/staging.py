@@ -1,8 +1,9 @@
 """The one writer of a run's staging folder: Parquet per table, committed later in one transaction.
 
 Everything a run produces before its commit lands here (`<warehouse>/staging/<run_id>/<table>/*.parquet`),
-in the table's schema from `transforms.schema`; `warehouse.store.commit_run` reads it back. A run that
-dies leaves only this folder behind, and the next writer removes it.
+in the table's schema from `transforms.schema`; `warehouse.store.commit_run` reads it back. The ordering
+pass's spill parts sit beside them (`first_reads_dir`) and are never committed. A run that dies leaves
+only this folder behind, and the next writer removes it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ STAGED_TABLES = (
 )
 # Tables a run rewrites whole (when it staged them) instead of appending to.
 REPLACED_TABLES = frozenset({"boilerplate_lines"})
+
+
+def first_reads_dir(staging: Path) -> Path:
+    """Where the run's ordering pass keeps what it read for the batches (never committed)."""
+    return staging / "first-reads"
 
 
 def staged_files(staging: Path, table: str) -> list[str]:
