@@ -1,7 +1,9 @@
 """SIGTERM and SIGINT stop a run, and `akhbar watch`, with every process they started.
 
 These runs go without PREFECT_API_URL, so Prefect starts its temporary server (a uvicorn subprocess)
-for them, as it does for an operator; the reference and follow-up runs use the session's test server.
+for them, as it does for an operator; the reference and follow-up runs happen in this process, on the
+session's test server. The stopped commands share one Prefect home, so only the first one's temporary
+server creates its database.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS
-from tests.warehouse_state import DATA_RELATIONS, REPO, run_cli, state
+from tests.conftest import SEEDS, run_main
+from tests.warehouse_state import DATA_RELATIONS, REPO, state
 
 pytestmark = pytest.mark.e2e
 
@@ -58,17 +60,22 @@ def clean_state(prefect_api_url, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("clean")
     source = _seeds_only(root)
     _add_variants(source)
-    result = run_cli(_run_args(source, root / "wh"), prefect_api_url)
-    assert result.returncode == 0, result.stderr
+    assert run_main(_run_args(source, root / "wh")) == 0
     return state(root / "wh")
+
+
+@pytest.fixture(scope="module")
+def prefect_home(tmp_path_factory) -> Path:
+    """The temporary servers' home, shared: its database is made (migrated) once, not per command."""
+    return tmp_path_factory.mktemp("prefect-home")
 
 
 class Command:
     """`akhbar ...` in its own session, without PREFECT_API_URL, its output in files the test polls."""
 
-    def __init__(self, args: list[str], root: Path) -> None:
+    def __init__(self, args: list[str], root: Path, prefect_home: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-        env.update(PREFECT_HOME=str(root / "prefect-home"), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240")
+        env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="240")
         self.stdout, self.stderr = root / "stdout.txt", root / "stderr.txt"
         with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
             self.process = subprocess.Popen(
@@ -170,14 +177,15 @@ def _stopped_line(name: str) -> str:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_stopped_run_ends_its_server_and_loads_nothing(signum, clean_state, prefect_api_url, tmp_path) -> None:
+def test_a_stopped_run_ends_its_server_and_loads_nothing(
+    signum, clean_state, prefect_api_url, prefect_home, tmp_path
+) -> None:
     source, warehouse = _seeds_only(tmp_path), tmp_path / "wh"
-    first = run_cli(_run_args(source, warehouse), prefect_api_url)
-    assert first.returncode == 0, first.stderr
+    assert run_main(_run_args(source, warehouse)) == 0
     before = state(warehouse)
     _add_variants(source)
 
-    command = Command(_run_args(source, warehouse), tmp_path)
+    command = Command(_run_args(source, warehouse), tmp_path, prefect_home)
     try:
         # Mid-run: the first batch is staged, the writer lock is held, more batches are to come.
         command.wait_for(lambda: "batch 2:" in command.output(), "the second batch")
@@ -189,15 +197,14 @@ def test_a_stopped_run_ends_its_server_and_loads_nothing(signum, clean_state, pr
     assert command.errors().splitlines() == [_stopped_line(signal.Signals(signum).name)]
     assert state(warehouse) == before
 
-    rerun = run_cli(_run_args(source, warehouse), prefect_api_url)
-    assert rerun.returncode == 0, rerun.stderr
+    assert run_main(_run_args(source, warehouse)) == 0
     assert state(warehouse) == clean_state
 
 
-def test_a_run_stopped_while_its_server_starts_leaves_nothing(tmp_path) -> None:
+def test_a_run_stopped_while_its_server_starts_leaves_nothing(prefect_home, tmp_path) -> None:
     """The stop lands before the flow run (and Prefect's own SIGTERM handler) exists."""
     source, warehouse = _seeds_only(tmp_path), tmp_path / "wh"
-    command = Command(_run_args(source, warehouse), tmp_path)
+    command = Command(_run_args(source, warehouse), tmp_path, prefect_home)
     try:
         command.wait_for(lambda: any("uvicorn" in cmd for cmd in _descendants(command.process.pid).values()),
                          "the temporary server")
@@ -210,11 +217,11 @@ def test_a_run_stopped_while_its_server_starts_leaves_nothing(tmp_path) -> None:
     assert not (warehouse / "catalog.sqlite").exists() or state(warehouse) == {k: [] for k in DATA_RELATIONS}
 
 
-def test_watch_stopped_during_a_run_ends_its_server(tmp_path) -> None:
+def test_watch_stopped_during_a_run_ends_its_server(prefect_home, tmp_path) -> None:
     source, warehouse = _seeds_only(tmp_path), tmp_path / "wh"
     _add_variants(source)
     command = Command(["watch", "--input", str(source), "--warehouse", str(warehouse), "--batch-size", BATCH_SIZE,
-                       "--settle-seconds", "1"], tmp_path)
+                       "--settle-seconds", "1"], tmp_path, prefect_home)
     staging = warehouse / "staging"
     try:
         # The first sweep's run has staged a batch: SIGTERM lands inside Prefect's flow run.
