@@ -28,8 +28,7 @@ import polars as pl
 
 from transforms.schema import EXPECTATION_RESULTS, ROW_REASONS
 
-# Teams may keep their own reviewed suites elsewhere: AKHBAR_EXPECTATIONS_DIR points at that folder.
-SUITES_DIR: Final = Path(os.environ.get("AKHBAR_EXPECTATIONS_DIR") or Path(__file__).resolve().parent / "suites")
+DEFAULT_SUITES_DIR: Final = Path(__file__).resolve().parent / "suites"
 SEVERITIES: Final = ("error", "warning")
 SCOPES: Final = ("row", "batch")
 
@@ -72,9 +71,18 @@ class ValidationOutcome:
 # Suites as JSON
 
 
+def suites_dir() -> Path:
+    """Where the suites are read from.
+
+    Teams may keep their own reviewed suites elsewhere: ``AKHBAR_EXPECTATIONS_DIR`` points at that
+    folder. Read at each call, not at import, so one process can validate against either.
+    """
+    return Path(os.environ.get("AKHBAR_EXPECTATIONS_DIR") or DEFAULT_SUITES_DIR)
+
+
 def suite_names() -> list[str]:
-    """Names of the suites shipped in ``expectations/suites``."""
-    return sorted(p.stem for p in SUITES_DIR.glob("*.json"))
+    """Names of the suites in the suites folder."""
+    return sorted(p.stem for p in suites_dir().glob("*.json"))
 
 
 def load_suite(name: str) -> dict:
@@ -82,9 +90,16 @@ def load_suite(name: str) -> dict:
     return copy.deepcopy(_load_suite_cached(name))
 
 
-@cache
+def _suite_path(name: str) -> Path:
+    return suites_dir() / f"{name}.json"
+
+
 def _load_suite_cached(name: str) -> dict:
-    path = SUITES_DIR / f"{name}.json"
+    return _load_suite_file(_suite_path(name), name)
+
+
+@cache
+def _load_suite_file(path: Path, name: str) -> dict:
     if not path.is_file():
         raise ValueError(f"unknown expectation suite {name!r}; known: {suite_names()}")
     suite = json.loads(path.read_text(encoding="utf-8"))
@@ -145,7 +160,7 @@ class _Gx:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         asset = self.context.data_sources.add_pandas("akhbar").add_dataframe_asset("frame")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("whole_frame")
-        self.suites: dict[str, Any] = {}
+        self.suites: dict[Path, Any] = {}
 
     def suite(self, name: str) -> Any:
         """The GE ``ExpectationSuite`` for ``name``, built strictly from the JSON once.
@@ -153,7 +168,8 @@ class _Gx:
         ``ExpectationSuite(expectations=[dict, ...])`` only logs and drops an invalid
         expectation, so each one is built here first and any error raised.
         """
-        if name not in self.suites:
+        path = _suite_path(name)
+        if path not in self.suites:
             from great_expectations.expectations.expectation import (
                 ColumnMapExpectation,
                 ColumnPairMapExpectation,
@@ -172,8 +188,8 @@ class _Gx:
                 if meta["scope"] == "row" and not isinstance(expectation, map_kinds):
                     raise ValueError(f"{meta[_NAME_KEY]}: scope 'row' needs a per-row (map) expectation")
                 built.append(expectation)
-            self.suites[name] = self.gx.ExpectationSuite(name=name, expectations=built, meta=raw.get("meta") or {})
-        return self.suites[name]
+            self.suites[path] = self.gx.ExpectationSuite(name=name, expectations=built, meta=raw.get("meta") or {})
+        return self.suites[path]
 
 
 _LOCK: Final = threading.Lock()

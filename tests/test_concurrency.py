@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.warehouse_state import query, run_cli, start_cli, state, unreferenced_files
+from tests.warehouse_state import query, start_cli, state, unreferenced_files
 
 pytestmark = pytest.mark.e2e
 
@@ -30,10 +30,10 @@ def _wait_until_staged(warehouse: Path, process, timeout: float = 240) -> None:
     raise AssertionError("first writer never staged a batch")
 
 
-def test_two_writers_and_a_reader(prefect_api_url, seed_input: Path, warehouse_dir: Path) -> None:
+def test_two_writers_and_a_reader(prefect_api_url, akhbar, seed_input: Path, warehouse_dir: Path) -> None:
     args = ["run", "--input", str(seed_input), "--warehouse", str(warehouse_dir)]
     first = start_cli([*args, "--batch-size", "1"], prefect_api_url)
-    waiter = busy = None
+    waiter = None
     frozen = False
     try:
         _wait_until_staged(warehouse_dir, first)
@@ -42,19 +42,17 @@ def test_two_writers_and_a_reader(prefect_api_url, seed_input: Path, warehouse_d
         holder = (warehouse_dir / ".writer.lock").read_text()
         assert holder.startswith(f"pid {first.pid} ")
 
-        # A second writer waits for its --lock-timeout, then exits 1 with a one-line reason.
-        started = time.monotonic()
-        busy = start_cli([*args, "--lock-timeout", "2"], prefect_api_url)
-        # Meanwhile a reader works and sees the last commit: nothing of the half-done run.
-        during = run_cli(["sql", "--warehouse", str(warehouse_dir), "--format", "csv",
-                          "SELECT (SELECT count(*) FROM articles) AS articles, (SELECT count(*) FROM runs) AS runs"],
-                         prefect_api_url, timeout=60)
+        # A reader works and sees the last commit: nothing of the half-done run.
+        during = akhbar(["sql", "--warehouse", str(warehouse_dir), "--format", "csv",
+                         "SELECT (SELECT count(*) FROM articles) AS articles, (SELECT count(*) FROM runs) AS runs"])
         assert during.returncode == 0, during.stderr
         assert during.stdout.splitlines() == ["articles,runs", "0,0"]
-        _, busy_err = busy.communicate(timeout=300)
-        assert busy.returncode == 1, busy_err[-2000:]
-        assert busy_err.count("\n") == 1  # exactly one line
-        reason = busy_err.strip()
+        # A second writer (in this process) waits for its --lock-timeout, then exits 1 with a one-line reason.
+        started = time.monotonic()
+        busy_run = akhbar([*args, "--lock-timeout", "2"])
+        assert busy_run.returncode == 1, busy_run.stderr[-2000:]
+        assert busy_run.stderr.count("\n") == 1  # exactly one line
+        reason = busy_run.stderr.strip()
         assert reason.startswith("akhbar: run failed: another akhbar writer holds")
         assert f"pid {first.pid}" in reason and "gave up after 2 s" in reason
         assert time.monotonic() - started >= 2
@@ -71,7 +69,7 @@ def test_two_writers_and_a_reader(prefect_api_url, seed_input: Path, warehouse_d
         assert waiter.returncode == 0, err[-3000:]
         assert "0 loaded" in out and "5 unchanged" in out
     finally:
-        for process in (first, busy, waiter):
+        for process in (first, waiter):
             if process is not None and process.poll() is None:
                 if frozen and process is first:
                     os.kill(first.pid, signal.SIGCONT)

@@ -25,7 +25,7 @@ def clean_state(prefect_api_url, tmp_path_factory) -> dict:
     """What one clean run over the seeds (plus one hostile file) leaves behind."""
     root = tmp_path_factory.mktemp("clean")
     source = _input(root)
-    code = run_main(["run", "--input", str(source), "--warehouse", str(root / "wh"), "--batch-size", "2"])
+    code = run_main(["run", "--input", str(source), "--warehouse", str(root / "wh"), "--batch-size", "3"])
     assert code == 0
     return state(root / "wh")
 
@@ -44,7 +44,7 @@ def _completed_runs(warehouse: Path) -> int:
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_at_a_point_then_rerun_equals_one_clean_run(point, clean_state, prefect_api_url, akhbar, tmp_path):
     source, warehouse = _input(tmp_path), tmp_path / "wh"
-    args = ["run", "--input", str(source), "--warehouse", str(warehouse), "--batch-size", "2"]
+    args = ["run", "--input", str(source), "--warehouse", str(warehouse), "--batch-size", "3"]
     killed = run_cli(args, prefect_api_url, {CRASH_ENV: point})
     assert killed.returncode == -signal.SIGKILL, (killed.returncode, killed.stderr[-2000:])
     if (warehouse / "catalog.sqlite").exists():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEEDS
-from tests.warehouse_state import query, run_cli, state, unreferenced_files
+from tests.warehouse_state import query, state, unreferenced_files
 
 pytestmark = pytest.mark.e2e
 
@@ -237,14 +237,11 @@ def test_no_orphan_parquet_after_clean_run(loaded_seeds):
 
 
 def test_blocking_validation_failure_loads_nothing(prefect_api_url, akhbar, seed_input, warehouse_dir, tmp_path):
-    """A failing batch-level `error` expectation fails the run (exit 1) and commits no data.
-
-    The failing run is a fresh `akhbar` process: the suites folder is read when the runner is imported.
-    """
-    from expectations.runner import SUITES_DIR
+    """A failing batch-level `error` expectation fails the run (exit 1) and commits no data."""
+    from expectations.runner import DEFAULT_SUITES_DIR
 
     suites = tmp_path / "suites"
-    shutil.copytree(SUITES_DIR, suites)
+    shutil.copytree(DEFAULT_SUITES_DIR, suites)
     articles = json.loads((suites / "articles.json").read_text(encoding="utf-8"))
     articles["expectations"].append({
         "type": "expect_table_row_count_to_be_between",
@@ -253,7 +250,7 @@ def test_blocking_validation_failure_loads_nothing(prefect_api_url, akhbar, seed
     })
     (suites / "articles.json").write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
     args = ["run", "--input", str(seed_input), "--warehouse", str(warehouse_dir)]
-    failed = run_cli(args, prefect_api_url, {"AKHBAR_EXPECTATIONS_DIR": str(suites)})
+    failed = akhbar(args, {"AKHBAR_EXPECTATIONS_DIR": str(suites)})
     assert failed.returncode == 1
     stderr_lines = failed.stderr.strip().splitlines()
     assert len(stderr_lines) == 1 and "expect_table_row_count_to_be_between" in stderr_lines[0]

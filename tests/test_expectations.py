@@ -116,13 +116,13 @@ def test_suite_without_scope_is_refused(tmp_path, monkeypatch) -> None:
         ],
     }
     (tmp_path / "broken.json").write_text(json.dumps(bad), encoding="utf-8")
-    monkeypatch.setattr(runner, "SUITES_DIR", tmp_path)
-    runner._load_suite_cached.cache_clear()
+    monkeypatch.setenv("AKHBAR_EXPECTATIONS_DIR", str(tmp_path))
+    runner._load_suite_file.cache_clear()
     try:
         with pytest.raises(ValueError, match=r"meta\.scope"):
             load_suite("broken")
     finally:
-        runner._load_suite_cached.cache_clear()
+        runner._load_suite_file.cache_clear()
 
 
 def test_row_scope_on_a_table_expectation_is_refused(tmp_path, monkeypatch) -> None:
@@ -137,13 +137,13 @@ def test_row_scope_on_a_table_expectation_is_refused(tmp_path, monkeypatch) -> N
         ],
     }
     (tmp_path / "row_scope_table.json").write_text(json.dumps(bad), encoding="utf-8")
-    monkeypatch.setattr(runner, "SUITES_DIR", tmp_path)
-    runner._load_suite_cached.cache_clear()
+    monkeypatch.setenv("AKHBAR_EXPECTATIONS_DIR", str(tmp_path))
+    runner._load_suite_file.cache_clear()
     try:
         with pytest.raises(ValueError, match="scope 'row' needs a per-row"):
             validate_frame(pl.DataFrame({"a": [1]}), "row_scope_table")
     finally:
-        runner._load_suite_cached.cache_clear()
+        runner._load_suite_file.cache_clear()
 
 
 def test_unknown_suite() -> None:

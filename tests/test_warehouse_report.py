@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 
 from flows.cli import main
-from tests.conftest import REPO, SEEDS
-from tests.warehouse_state import run_cli
+from tests.conftest import REPO, SEEDS, run_main
+from tests.warehouse_state import query
 from warehouse.report.queries import ReportData, load_report, read_recorded_run
 from warehouse.report.render import render_html, render_text
 
@@ -53,10 +53,11 @@ def monitored(prefect_api_url, tmp_path_factory) -> dict:
             expectation["meta"]["scope"] = "batch"
     (suites / "articles.json").write_text(json.dumps(articles), encoding="utf-8")
     (source / "english 2.txt").write_text(ENGLISH.replace("Vienna", "Geneva"), encoding="utf-8")
-    failed = run_cli(["run", "--input", str(source), "--warehouse", str(warehouse)], prefect_api_url,
-                     {"AKHBAR_EXPECTATIONS_DIR": str(suites)})
-    assert failed.returncode == 1, failed.stderr
-    assert "blocking validation failure" in failed.stderr
+    code = run_main(["run", "--input", str(source), "--warehouse", str(warehouse)],
+                    {"AKHBAR_EXPECTATIONS_DIR": str(suites)})
+    assert code == 1
+    reasons = query(warehouse, "SELECT reason FROM runs WHERE status = 'failed'")["reason"].to_list()
+    assert len(reasons) == 1 and "blocking validation failure" in reasons[0]
     return {"warehouse": warehouse, "first": first, "second": second, "api": prefect_api_url, "root": root}
 
 
