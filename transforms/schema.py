@@ -214,6 +214,8 @@ RUNS = _relation(
     ("files_seen", pl.Int32(), "every file found under the input folder"),
     ("files_unchanged", pl.Int32(), "already in the ledger with the same content"),
     ("files_deferred", pl.Int32(), "still being written: left for the next run, no ledger row"),
+    ("files_ignored", pl.Int32(), "hidden, partial or temporary files and --exclude/.akhbarignore matches: "
+     "never read, no ledger row (a skipped folder counts once)"),
     ("files_loaded", pl.Int32(), "files loaded as articles"),
     ("files_duplicate", pl.Int32(), "files found to duplicate a loaded article"),
     ("files_quarantined", pl.Int32(), "files whose rows failed a row-level expectation"),
