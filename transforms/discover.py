@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class FolderFilter:
         try:
             ignored = pathspec.GitIgnoreSpec.from_lines([*lines, *self.exclude])
             included = pathspec.GitIgnoreSpec.from_lines(self.include) if self.include else None
-        except (ValueError, TypeError) as error:  # pathspec's GitWildMatchPatternError is a ValueError
+        except (ValueError, TypeError, re.error) as error:  # pathspec's GitWildMatchPatternError is a ValueError
             raise IgnoreFileError(f"invalid ignore pattern: {error}") from error
         return PathFilter(ignored, included)
 
