@@ -55,7 +55,8 @@ def build_deployments(config: ServeConfig) -> list:
         "input_dir": str(config.input_dir.resolve()), "warehouse_dir": str(config.warehouse_dir.resolve()),
         "batch_size": config.batch_size, "lock_timeout_s": config.lock_timeout_s,
         "max_file_bytes": config.max_file_bytes,
-        "include": list(config.folder_filter.include), "exclude": list(config.folder_filter.exclude),
+        # None unless given: the flow's own default (prefect.yaml leaves them out).
+        "include": list(config.folder_filter.include) or None, "exclude": list(config.folder_filter.exclude) or None,
     }
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     nightly = ingest.to_deployment(
