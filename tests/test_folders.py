@@ -275,3 +275,11 @@ def test_cli_run_filters_the_folder_and_loads_every_story(prefect_api_url, akhba
     assert titles == [f"{seed['title'] or 'خبر'} & تفاصيل" for seed in SEED_ARTICLES[:3]]
     bad = akhbar(["run", "--input", str(source), "--warehouse", str(warehouse), "--include", "[z-a]"])
     assert bad.returncode == 2 and bad.stderr.startswith("akhbar: invalid ignore pattern")
+
+
+def test_a_plain_article_opening_with_braces_is_not_json_lines() -> None:
+    body = SEED_ARTICLES[3]["body"]
+    frame = pl.DataFrame({"source_path": ["a.txt"], "text": [f"{{عاجل}}\n\n{body}\n"], "status": [None],
+                          "reason": [None]}, schema_overrides={"status": pl.String, "reason": pl.String})
+    row = parse_articles(frame).row(0, named=True)
+    assert (row["format"], row["status"], row["story_index"]) == ("plain", None, 0)

@@ -43,8 +43,8 @@ MULTI_STORY = (GIGAWORD, JSONL)
 _TREC_SNIFF = r"(?is)\A\s*<DOC>|<TEXT>.*</TEXT>"
 # Gigaword: a DOC element with attributes (TREC's has none) at the start of the file.
 _GIGAWORD_SNIFF = r"(?is)\A\s*<DOC\s[^>]*\bid\s*="
-# JSON Lines: the first line is a whole JSON object.
-_JSONL_SNIFF = r"\A\s*\{[^\n]*\}[^\S\n]*(?:\n|\z)"
+# JSON Lines: the first line is a whole JSON object with a key (a plain title such as ``{عاجل}`` is not).
+_JSONL_SNIFF = r"\A\s*\{\s*\"[^\n]*\}[^\S\n]*(?:\n|\z)"
 # Markup of SGML/HTML sources: paragraph-level tags become paragraph breaks, other tags go.
 _BLOCK_TAG = r"(?i)</?(?:p|br|div|li|h[1-6]|tr)\b[^<>]*>"
 _ANY_TAG = r"</?[A-Za-z][A-Za-z0-9:_-]*(?:\s[^<>]*)?/?>|<!--.*?-->"
