@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  files:    {summary.files_seen} seen, {summary.files_loaded} loaded, "
         f"{summary.files_duplicate} duplicate, {summary.files_quarantined} quarantined, "
         f"{summary.files_rejected} rejected, {summary.files_unchanged} unchanged, "
-        f"{summary.files_deferred} still being written\n"
+        f"{summary.files_deferred} still being written, {summary.files_ignored} ignored\n"
         f"  articles: {summary.articles_loaded} loaded with {summary.mentions_loaded} entity mentions\n"
         f"  warehouse: {root}"
     )
@@ -113,7 +113,8 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
 
     with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
         return ingest(str(args.input), str(args.warehouse), batch_size=args.batch_size,
-                      lock_timeout_s=args.lock_timeout, max_file_bytes=args.max_file_bytes)
+                      lock_timeout_s=args.lock_timeout, max_file_bytes=args.max_file_bytes,
+                      include=list(args.folder_filter.include), exclude=list(args.folder_filter.exclude))
 
 
 def _stopped(signal_name: str, source: Path, root: Path, started: dt.datetime) -> int:
@@ -247,9 +248,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
         trigger = deployment_trigger(args.deployment)
     else:
         trigger = local_trigger(source, root, batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
-                                max_file_bytes=args.max_file_bytes)
+                                max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
+                                exclude=list(args.folder_filter.exclude))
     try:
-        FolderWatcher(source, root, _stopped_by_signals(trigger), _watch_config(args)).run(stop)
+        FolderWatcher(source, root, _stopped_by_signals(trigger), _watch_config(args), args.folder_filter).run(stop)
     except KeyboardInterrupt as interrupt:
         if isinstance(interrupt, stops.Stopped):
             print(f"akhbar: {stops.signal_name(interrupt.signum)}: the current run was stopped", file=sys.stderr)
@@ -318,7 +320,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         input_dir=source, warehouse_dir=root, cron=args.cron, timezone=args.timezone,
         lock_timeout_s=args.lock_timeout, batch_size=args.batch_size, max_file_bytes=args.max_file_bytes,
-        watch=not args.no_watch, watch_config=_watch_config(args),
+        watch=not args.no_watch, watch_config=_watch_config(args), folder_filter=args.folder_filter,
     )
     try:
         serve(config)
@@ -435,6 +437,11 @@ def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default)
     parser.add_argument("--max-file-bytes", type=int,
                         default=_Default(_max_file_bytes, _size, env="AKHBAR_MAX_FILE_BYTES", convert=int),
                         help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or %(default)s)")
+    parser.add_argument("--include", action="append", default=None, metavar="PATTERN",
+                        help="only files matching PATTERN (gitignore syntax; repeat, or separate with commas)")
+    parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
+                        help="never read files matching PATTERN (gitignore syntax, like a line of the input "
+                             "folder's .akhbarignore; repeat, or separate with commas)")
     parser.add_argument("--webhook-url", default=None,
                         help="POST a JSON notice here when a run or an error expectation fails "
                              "(default: $AKHBAR_WEBHOOK_URL)")
@@ -519,7 +526,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _usage_error("--batch-size must be at least 1")
     if getattr(args, "max_file_bytes", 1) < 1:
         return _usage_error("--max-file-bytes must be at least 1")
+    if hasattr(args, "include"):
+        problem = _folder_filter(args)
+        if problem is not None:
+            return _usage_error(problem)
     return args.handler(args)
+
+
+def _folder_filter(args: argparse.Namespace) -> str | None:
+    """Set ``args.folder_filter`` from --include/--exclude; the problem with them or .akhbarignore, if any."""
+    from transforms.discover import FolderFilter, patterns
+
+    args.folder_filter = FolderFilter(include=patterns(args.include), exclude=patterns(args.exclude))
+    if args.input.is_dir():
+        try:
+            args.folder_filter.compile(args.input)
+        except ValueError as error:
+            return str(error)
+    return None
 
 
 if __name__ == "__main__":

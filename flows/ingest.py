@@ -26,7 +26,7 @@ from flows import progress
 from flows.artifacts import publish_run
 from flows.errors import BlockingValidationError, RunFailedError
 from flows.results import RunSummary
-from transforms.discover import Discovery, discover
+from transforms.discover import Discovery, FolderFilter, discover
 from transforms.pipeline import (
     BatchInput,
     BatchOutput,
@@ -62,8 +62,8 @@ def open_warehouse_task(root: Path, scheme: str) -> Snapshot:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(input_dir: Path, ledger: pl.DataFrame) -> Discovery:
-    return discover(input_dir, ledger)
+def discover_task(input_dir: Path, ledger: pl.DataFrame, folder_filter: FolderFilter) -> Discovery:
+    return discover(input_dir, ledger, folder_filter)
 
 
 @task(name="date-order", cache_policy=NO_CACHE)
@@ -133,6 +133,7 @@ def _counted(summary: RunSummary, discovery: Discovery, result: PassResult) -> R
         files_seen=discovery.files_seen,
         files_unchanged=discovery.files_unchanged + result.unchanged,
         files_deferred=result.deferred,
+        files_ignored=discovery.files_ignored,
         files_loaded=result.counts.loaded,
         files_duplicate=result.counts.duplicate,
         files_quarantined=result.counts.quarantined,
@@ -163,8 +164,13 @@ def ingest(
     batch_size: int = DEFAULT_BATCH_SIZE,
     lock_timeout_s: float = DEFAULT_TIMEOUT_S,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> RunSummary:
-    """Ingest every new or changed file under ``input_dir`` into the warehouse at ``warehouse_dir``."""
+    """Ingest every new or changed file under ``input_dir`` into the warehouse at ``warehouse_dir``.
+
+    ``include``/``exclude``: gitignore-syntax patterns (``transforms.discover.FolderFilter``).
+    """
     logger = get_run_logger()
     clock = time.perf_counter()
     started = datetime.now(UTC)
@@ -183,7 +189,8 @@ def ingest(
         try:
             snapshot = open_warehouse_task(root, config.neardup.scheme)
             crash_point("after-open")
-            discovery = discover_task(source, snapshot.ledger)
+            folder_filter = FolderFilter(include=tuple(include or ()), exclude=tuple(exclude or ()))
+            discovery = discover_task(source, snapshot.ledger, folder_filter)
             progress.begin(discovery.candidates.height)
             history = snapshot.history.without_articles_of(discovery.changed_paths)
             result = run_pass(

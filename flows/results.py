@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-FILE_OUTCOMES = ("seen", "loaded", "duplicate", "quarantined", "rejected", "unchanged", "deferred")
+FILE_OUTCOMES = ("seen", "loaded", "duplicate", "quarantined", "rejected", "unchanged", "deferred", "ignored")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class RunSummary:
     files_seen: int = 0
     files_unchanged: int = 0
     files_deferred: int = 0
+    files_ignored: int = 0
     files_loaded: int = 0
     files_duplicate: int = 0
     files_quarantined: int = 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.watch import FolderWatcher, WatchConfig, deployment_trigger
+from transforms.discover import FolderFilter
 
 LOGGER = logging.getLogger("akhbar.serve")
 FLOW_NAME = "akhbar-ingest"
@@ -40,6 +41,7 @@ class ServeConfig:
     lock_timeout_s: float = SERVED_LOCK_TIMEOUT_S
     watch: bool = True
     watch_config: WatchConfig = field(default_factory=WatchConfig)
+    folder_filter: FolderFilter = field(default_factory=FolderFilter)
 
 
 def build_deployments(config: ServeConfig) -> list:
@@ -53,6 +55,8 @@ def build_deployments(config: ServeConfig) -> list:
         "input_dir": str(config.input_dir.resolve()), "warehouse_dir": str(config.warehouse_dir.resolve()),
         "batch_size": config.batch_size, "lock_timeout_s": config.lock_timeout_s,
         "max_file_bytes": config.max_file_bytes,
+        # None unless given: the flow's own default (prefect.yaml leaves them out).
+        "include": list(config.folder_filter.include) or None, "exclude": list(config.folder_filter.exclude) or None,
     }
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     nightly = ingest.to_deployment(
@@ -99,7 +103,8 @@ def serve(config: ServeConfig) -> None:
     watcher_thread = None
     if config.watch:
         watcher = FolderWatcher(config.input_dir, config.warehouse_dir,
-                                deployment_trigger(f"{FLOW_NAME}/{ON_ARRIVAL}"), config.watch_config)
+                                deployment_trigger(f"{FLOW_NAME}/{ON_ARRIVAL}"), config.watch_config,
+                                config.folder_filter)
 
         def watch() -> None:
             try:

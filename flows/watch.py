@@ -30,6 +30,7 @@ from enum import Enum
 from pathlib import Path
 
 from flows.errors import BlockingValidationError, RunFailedError
+from transforms.discover import IGNORE_FILE, FolderFilter, PathFilter
 from warehouse.lock import WarehouseBusyError
 
 LOGGER = logging.getLogger("akhbar.watch")
@@ -156,11 +157,13 @@ class FolderWatcher:
     """Runs ``trigger`` (one ingest over the folder) whenever settled new or changed files wait."""
 
     def __init__(self, input_dir: Path, warehouse_dir: Path, trigger: Callable[[], None],
-                 config: WatchConfig = WatchConfig()) -> None:
+                 config: WatchConfig = WatchConfig(), folder_filter: FolderFilter | None = None) -> None:
         self.root = input_dir.resolve()
         self.warehouse = warehouse_dir.resolve()
         self.trigger = trigger
         self.config = config
+        self.folder_filter = folder_filter or FolderFilter()  # the ingest's own: never read, never a trigger
+        self.keep: PathFilter = self.folder_filter.compile(self.root)
         self.settler = Settler(config.settle_s)
         self.done: dict[str, Stamp | None] = {}  # files some run has taken, with the stamp it saw
         self.runs = 0
@@ -177,17 +180,26 @@ class FolderWatcher:
 
     def on_change(self, path: str) -> None:
         rel = self._relative(path)
-        if rel is None or (self.root / rel).is_dir():
+        if rel == self.folder_filter.ignore_file:
+            self._recompile()
+        if rel is None or self.keep.skips(rel) or (self.root / rel).is_dir():
             return
         self.settler.touch(rel, self.root)
+
+    def _recompile(self) -> None:
+        try:
+            self.keep = self.folder_filter.compile(self.root)
+        except ValueError as error:  # a half-written .akhbarignore: keep the last good filter
+            LOGGER.warning("%s not applied: %s", IGNORE_FILE, error)
 
     def sweep(self) -> int:
         """Mark every new or changed file (per the ledger) pending; returns how many were marked."""
         from transforms.discover import discover
         from warehouse.history import read_ledger
 
+        self._recompile()
         try:
-            candidates = discover(self.root, read_ledger(self.warehouse)).candidates
+            candidates = discover(self.root, read_ledger(self.warehouse), self.folder_filter).candidates
         except Exception as error:  # e.g. the catalog is being created by a first run: next sweep
             LOGGER.warning("sweep skipped: %s: %s", type(error).__name__, error)
             return 0

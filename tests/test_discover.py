@@ -20,6 +20,8 @@ def _ledger_from(found: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     loaded = raw.with_columns(
         pl.lit("loaded").alias("status"), pl.lit(None, pl.String).alias("article_id"), pl.lit("r1").alias("run_id"),
         pl.lit(None, LEDGER.schema["recorded_at"]).alias("recorded_at"),
+        pl.lit(1).alias("story_count"), pl.lit(1).alias("stories_loaded"),
+        pl.lit(None, pl.String).alias("story_summary"),
     )
     return LEDGER.conform(loaded)
 

@@ -280,6 +280,16 @@ def test_watcher_ingests_a_chunked_file_once_after_its_last_chunk(prefect_api_ur
         shutil.copy2(seeds[3], staged)
         staged.rename(source / "renamed.txt")
         _wait_for(lambda: any(r["source_path"] == "renamed.txt" for r in _ledger(warehouse)), 120, process)
+
+        # A browser's download: the first bytes as .part, a stall longer than the settle time, the rest, the rename.
+        download, complete = source / "download.txt.part", seeds[4].read_bytes()
+        with download.open("wb") as handle:
+            handle.write(complete[:1500])
+            handle.flush()
+            time.sleep(2.5)
+            handle.write(complete[1500:])
+        download.rename(source / "download.txt")
+        _wait_for(lambda: any(r["source_path"] == "download.txt" for r in _ledger(warehouse)), 120, process)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -295,10 +305,13 @@ def test_watcher_ingests_a_chunked_file_once_after_its_last_chunk(prefect_api_ur
     slow = [r for r in rows if r["source_path"] == "slow.txt"]
     assert len(slow) == 1 and slow[0]["status"] == "loaded"
     assert slow[0]["sha256"] == hashlib.sha256(content).hexdigest()  # all chunks, not a prefix
-    assert sorted(r["source_path"] for r in rows) == sorted([seeds[0].name, seeds[1].name, "renamed.txt", "slow.txt"])
+    assert sorted(r["source_path"] for r in rows) == sorted(
+        [seeds[0].name, seeds[1].name, "renamed.txt", "slow.txt", "download.txt"])  # never a row for a .part
     run = query(warehouse, f"SELECT started_at FROM runs WHERE run_id = '{slow[0]['run_id']}'").row(0, named=True)
     assert run["started_at"] >= last_chunk_at
     body = query(warehouse, "SELECT body FROM articles WHERE source_path = 'slow.txt'")["body"][0]
     ending = "الاستقرار المستديم فيها."
     assert ending.encode() in chunks[-1] and body.endswith(ending)  # the last chunk's text is in the article
-    assert query(warehouse, "SELECT count(*) AS n FROM articles")["n"][0] == 4
+    assert query(warehouse, "SELECT count(*) AS n FROM articles")["n"][0] == 5
+    download_row = next(r for r in rows if r["source_path"] == "download.txt")
+    assert download_row["status"] == "loaded" and download_row["sha256"] == hashlib.sha256(complete).hexdigest()

@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 # Columns that differ between two equivalent runs by construction: run ids, clocks, and the mtime
 # of input files (two copies of one input folder are written at different times).
 RUN_SPECIFIC = {"run_id", "ingested_at", "recorded_at", "started_at", "finished_at", "mtime_ns"}
-DATA_RELATIONS = ("articles", "entity_mentions", "entities", "duplicates", "ingest_ledger", "quarantine")
+DATA_RELATIONS = (
+    "articles", "entity_mentions", "entities", "duplicates", "ingest_ledger", "quarantine", "story_ledger",
+)
 
 
 def query(root: Path, sql: str) -> pl.DataFrame:
@@ -111,6 +113,7 @@ def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None
                 "run_id": run_id, "started_at": started, "finished_at": datetime.now(UTC), "status": "completed",
                 "input_dir": str(input_dir), "files_seen": discovery.files_seen,
                 "files_unchanged": discovery.files_unchanged + result.unchanged, "files_deferred": result.deferred,
+                "files_ignored": discovery.files_ignored,
                 **{f"files_{name}": getattr(result.counts, name)
                    for name in ("loaded", "duplicate", "quarantined", "rejected")},
                 "articles_loaded": result.counts.articles, "mentions_loaded": result.counts.mentions,

@@ -3,6 +3,11 @@
 This is the pipeline's only contact with the input folder. Nothing outside the folder is ever
 opened: symbolic links are not followed out of it, special files are never opened (a FIFO would
 block), and a file whose size or mtime moves while we look at it is left for the next run.
+
+What is not an article is never looked at (``FolderFilter``): hidden files and folders, partial
+downloads and editors' temporary files, plus the user's ``--include``/``--exclude`` patterns and
+``.akhbarignore`` (gitignore syntax). Such files get no ledger row; the run counts them as ignored.
+The folder watcher asks the same filter, so a ``.part`` file never triggers a run.
 """
 
 from __future__ import annotations
@@ -10,10 +15,13 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pathspec
 import polars as pl
 
 from transforms.frame import REASON, REJECTED, STATUS
@@ -22,6 +30,75 @@ from transforms.schema import CANDIDATES, INPUT_SCHEMA
 
 HASH_CHUNK = 1 << 20
 
+IGNORE_FILE = ".akhbarignore"
+# Never articles, in gitignore syntax: hidden files and folders (editor swap files such as
+# ``.x.swp``, office locks ``.~lock.x#``, ``.git``), partial downloads (browsers, wget, curl, rsync)
+# and temporary or backup files. A ``!pattern`` in ``.akhbarignore`` or ``--exclude`` re-includes.
+DEFAULT_IGNORES: tuple[str, ...] = (
+    ".*", "*.part", "*.partial", "*.crdownload", "*.download", "*.tmp", "*.temp", "*~", "*.swp", "*.swo",
+    r"\#*#", "~$*",
+)
+
+
+@dataclass(frozen=True)
+class FolderFilter:
+    """Which paths under the input folder are candidate articles (gitignore-syntax patterns).
+
+    A path is ignored when the defaults, ``.akhbarignore`` or ``exclude`` match it (in that order, so a
+    later ``!pattern`` re-includes), or when ``include`` is given and does not match it. Folders are
+    pruned by the first three only: ``--include '*.txt'`` still finds text files in subfolders.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    ignore_file: str | None = IGNORE_FILE  # read from the input folder's top level when present
+
+    def compile(self, root: Path) -> PathFilter:
+        lines = list(DEFAULT_IGNORES)
+        if self.ignore_file is not None:
+            try:
+                lines += (root / self.ignore_file).read_text(encoding="utf-8").splitlines()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            except (OSError, UnicodeDecodeError) as error:
+                raise IgnoreFileError(f"cannot read {root / self.ignore_file}: {error}") from error
+        try:
+            ignored = pathspec.GitIgnoreSpec.from_lines([*lines, *self.exclude])
+            included = pathspec.GitIgnoreSpec.from_lines(self.include) if self.include else None
+        except (ValueError, TypeError, re.error) as error:  # pathspec's GitWildMatchPatternError is a ValueError
+            raise IgnoreFileError(f"invalid ignore pattern: {error}") from error
+        return PathFilter(ignored, included)
+
+
+class IgnoreFileError(ValueError):
+    """An unreadable ``.akhbarignore`` or an invalid pattern: the run cannot know what to skip."""
+
+
+@dataclass(frozen=True)
+class PathFilter:
+    """A compiled ``FolderFilter``: asked per relative, '/'-separated path."""
+
+    ignored: pathspec.GitIgnoreSpec
+    included: pathspec.GitIgnoreSpec | None
+
+    def skips_folder(self, rel: str) -> bool:
+        return self.ignored.match_file(rel.rstrip("/") + "/")
+
+    def skips_file(self, rel: str) -> bool:
+        if self.ignored.match_file(rel):
+            return True
+        return self.included is not None and not self.included.match_file(rel)
+
+    def skips(self, rel: str) -> bool:
+        """A file, judged with every folder on its way (what the watcher asks of an event's path)."""
+        parts = rel.split("/")
+        return any(self.skips_folder("/".join(parts[:i])) for i in range(1, len(parts))) or self.skips_file(rel)
+
+
+def patterns(values: Sequence[str] | None) -> tuple[str, ...]:
+    """Patterns from repeated options, each of which may hold several separated by commas."""
+    return tuple(p.strip() for value in values or () for p in value.split(",") if p.strip())
+
 
 @dataclass(frozen=True)
 class Discovery:
@@ -29,6 +106,7 @@ class Discovery:
     files_seen: int
     files_unchanged: int
     changed_paths: list[str]  # candidates that already had a ledger row (content may have changed)
+    files_ignored: int = 0  # skipped by the folder filter (a skipped folder counts once): no ledger row
 
 
 def _is_utf8(name: str) -> bool:
@@ -70,29 +148,40 @@ def _file_entry(entry: os.DirEntry, rel: str, real_root: Path) -> tuple[str, os.
     return rel, info, None
 
 
-def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
-    """(relative path, lstat or stat of the target, refusal reason) for every entry that is a file.
+def _walk(root: Path, keep: PathFilter) -> tuple[list[tuple[str, os.stat_result | None, str | None]], int]:
+    """(relative path, lstat or stat of the target, refusal reason) for every entry that is a file, and
+    how many entries the filter skipped (a skipped folder is not entered and counts once).
 
     Top-down in name order, one ``scandir`` per folder (a folder that cannot be listed is skipped, as
     ``os.walk`` does); strings rather than ``Path`` objects per file keep a large folder's rerun cheap.
     """
     entries: list[tuple[str, os.stat_result | None, str | None]] = []
     real_root = root.resolve()
+    ignored = 0
 
     def visit(directory: str, prefix: str) -> None:
+        nonlocal ignored
         try:
             with os.scandir(directory) as listing:
                 found = sorted(listing, key=lambda entry: entry.name)
         except OSError:
             return
         folders: list[os.DirEntry] = []
+        kept: list[os.DirEntry] = []
         for entry in found:
             try:
                 is_folder = entry.is_dir()
             except OSError:
                 is_folder = False
+            skipped = (keep.skips_folder(prefix + entry.name) if is_folder
+                       else keep.skips_file(prefix + entry.name))
+            if skipped:
+                ignored += 1
+                continue
+            kept.append(entry)
             if is_folder:
                 folders.append(entry)
+        found = kept
         for entry in folders:
             if entry.is_symlink() and not Path(entry.path).resolve().is_relative_to(real_root):
                 # Never walked into; a linked folder inside the input is seen under its real path.
@@ -106,19 +195,19 @@ def _walk(root: Path) -> list[tuple[str, os.stat_result | None, str | None]]:
                 visit(entry.path, f"{prefix}{entry.name}/")
 
     visit(os.fspath(root), "")
-    return entries
+    return entries, ignored
 
 
-def discover(input_dir: Path, ledger: pl.DataFrame) -> Discovery:
+def discover(input_dir: Path, ledger: pl.DataFrame, folder_filter: FolderFilter = FolderFilter()) -> Discovery:
     """Compare the folder with the ledger (LEDGER: source_path, size_bytes, mtime_ns, status, reason).
 
     A file whose size and mtime match its ledger row is unchanged without being read. Files that
     were refused before for a reason that depends on the path (links, special files) and still are
-    count as unchanged too, so a rerun adds no rows.
+    count as unchanged too, so a rerun adds no rows. Paths the filter skips are not looked at.
     """
     if not input_dir.is_dir():
         raise NotADirectoryError(f"input folder {input_dir} does not exist or is not a folder")
-    entries = _walk(input_dir)
+    entries, ignored = _walk(input_dir, folder_filter.compile(input_dir))
     found = pl.DataFrame(
         {
             "source_path": [rel for rel, _, _ in entries],
@@ -150,6 +239,7 @@ def discover(input_dir: Path, ledger: pl.DataFrame) -> Discovery:
         files_seen=len(entries),
         files_unchanged=len(entries) - new.height,
         changed_paths=new.filter(pl.col("_known").fill_null(False))["source_path"].to_list(),
+        files_ignored=ignored,
     )
 
 

@@ -34,11 +34,11 @@ from expectations.runner import validate_frame
 from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_boilerplate
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
 from transforms.discover import moved_since_discovery, read_files
-from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REJECTED, STATUS, alive, label
+from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REASON, REJECTED, STATUS, alive, label
 from transforms.mentions import MentionConfig, tag_mentions
 from transforms.neardup import FetchKeys, NearDupConfig, near_dedup
 from transforms.ner import Tagger
-from transforms.parse import ParseConfig, parse_articles
+from transforms.parse import MULTI_STORY, ParseConfig, parse_articles
 from transforms.read import ReadConfig, decode_files
 from transforms.schema import (
     ARTICLE_MINHASH,
@@ -54,6 +54,7 @@ from transforms.schema import (
     LEDGER_HISTORY,
     MENTIONS,
     QUARANTINE,
+    STORY_LEDGER,
     VALIDATION_RESULTS,
     Relation,
 )
@@ -199,6 +200,7 @@ class BatchTables:
     ledger_history: pl.DataFrame
     quarantine: pl.DataFrame
     article_minhash: pl.DataFrame
+    story_ledger: pl.DataFrame
 
     def by_table(self) -> dict[str, pl.DataFrame]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -249,7 +251,10 @@ def read_and_parse(
 
 
 def _in_processing_order(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(CANONICAL_ORDER, nulls_last=True)
+    """Files by (earliest story's date, path), each file's stories together in story order."""
+    file_at = pl.col("published_at").min().over("source_path").alias("_file_at")
+    order = ["_file_at", "source_path", "story_index"]
+    return frame.with_columns(file_at).sort(order, nulls_last=True, maintain_order=True).drop("_file_at")
 
 
 def order_by_date(
@@ -272,18 +277,25 @@ def order_by_date(
         frame = _in_processing_order(parsed.frame)
         if frame.height:
             frame.write_parquet(first_reads.part(number), compression="lz4", row_group_size=SPILL_ROW_GROUP_ROWS)
-        located.append(frame.select(
-            "source_path", pl.lit(number, dtype=pl.Int32).alias("part"),
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("offset"), pl.lit(False).alias("unchanged"), "published_at",
-        ))
+        # One row per file: where its stories start in the part, how many there are, its earliest date.
+        located.append(
+            frame.with_row_index("offset")
+            .group_by("source_path", maintain_order=True)
+            .agg(pl.col("offset").first().cast(pl.Int64), pl.len().cast(pl.Int64).alias("rows"),
+                 pl.col("published_at").min())
+            .select("source_path", pl.lit(number, dtype=pl.Int32).alias("part"), "offset",
+                    pl.lit(False).alias("unchanged"), "rows", "published_at")
+        )
         unchanged = pl.DataFrame({"source_path": list(parsed.unchanged)}, schema={"source_path": pl.String})
         located.append(unchanged.with_columns(
             pl.lit(None, dtype=pl.Int32).alias("part"), pl.lit(None, dtype=pl.Int64).alias("offset"),
-            pl.lit(True).alias("unchanged"), pl.lit(None, dtype=PUBLISHED_AT).alias("published_at"),
+            pl.lit(True).alias("unchanged"), pl.lit(None, dtype=pl.Int64).alias("rows"),
+            pl.lit(None, dtype=PUBLISHED_AT).alias("published_at"),
         ))
-    ordered = _in_processing_order(
+    ordered = (
         candidates.join(pl.concat(located), on="source_path", how="left")
         .with_columns(pl.col("unchanged").fill_null(False))
+        .sort(CANONICAL_ORDER, nulls_last=True)
     )
     return DateOrder(CANDIDATES.conform(ordered), replace(first_reads, rows=FIRST_READS.conform(ordered)))
 
@@ -302,7 +314,8 @@ def recall_first_reads(
     wanted = pl.col("source_path").is_in(rows["source_path"].to_list())
     ranges = (
         rows.filter(pl.col("part").is_not_null())
-        .group_by("part").agg(pl.col("offset").min().alias("first"), pl.col("offset").max().alias("last"))
+        .group_by("part").agg(pl.col("offset").min().alias("first"),
+                              (pl.col("offset") + pl.col("rows") - 1).max().alias("last"))
         .sort("part")
     )
     spilled = pl.concat([
@@ -324,7 +337,8 @@ def recall_first_reads(
     frame = fresh.frame if spilled is None else pl.concat([spilled.filter(not_moved), fresh.frame])
     # Each part is in processing order, but the batch's rows come part after part: back to the batch's order.
     position = candidates.select("source_path").with_row_index("_position")
-    frame = frame.join(position, on="source_path", how="left").sort("_position").drop("_position")
+    frame = (frame.join(position, on="source_path", how="left")
+             .sort("_position", "story_index", nulls_last=True, maintain_order=True).drop("_position"))
     return ParsedFiles(frame, fresh.deferred, (*unchanged, *fresh.unchanged))
 
 
@@ -368,33 +382,73 @@ def _stamped(relation: Relation, frame: pl.DataFrame, *stamps: pl.Expr) -> pl.Da
     return relation.conform(frame.with_columns(*stamps))
 
 
+# A file's status is its best story's: loaded if any story loaded, else duplicate, quarantined, rejected.
+_STATUS_RANK = {LOADED: 0, DUPLICATE: 1, QUARANTINED: 2, REJECTED: 3}
+
+
+def _story_article() -> pl.Expr:
+    status = pl.col(STATUS)
+    return (pl.when(status == LOADED).then(pl.col("article_id"))
+            .when(status == DUPLICATE).then(pl.col("duplicate_of")).alias("article_id"))
+
+
+def file_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per file of the decided frame (one row per story): what the ledger records.
+
+    The file takes its best story's status, and that story's reason and article (a loaded file's
+    reason stays null); multi-story files also get a ``story_summary``.
+    """
+    rank = pl.col(STATUS).replace_strict(_STATUS_RANK, return_dtype=pl.Int8)
+    stories = frame.with_columns(_story_article(), _rank=rank)
+    best = pl.col("_rank") == pl.col("_rank").min()
+    counted = {status: (pl.col(STATUS) == status).sum() for status in _STATUS_RANK}
+    summary = pl.format(
+        "{} stories: {}", pl.len(),
+        pl.concat_str([pl.when(count > 0).then(pl.format(f"{{}} {status}", count))
+                       for status, count in counted.items()], separator=", ", ignore_nulls=True),
+    )
+    first_refusal = pl.format("story {} ({}): {}", pl.col("story_index") + 1, pl.col("source_doc_id"), pl.col(REASON))
+    refusal = first_refusal.filter(pl.col(STATUS) != LOADED).first()
+    multi = pl.col("format").is_in(list(MULTI_STORY)).any()
+    return stories.group_by("source_path", maintain_order=True).agg(
+        pl.col("sha256", "size_bytes", "mtime_ns").first(),
+        pl.col(STATUS).filter(best).first(),
+        pl.col(REASON).filter(best).first(),
+        pl.col("article_id").filter(best).first(),
+        pl.col("story_index").is_not_null().sum().cast(pl.Int32).alias("story_count"),
+        counted[LOADED].cast(pl.Int32).alias("stories_loaded"),
+        pl.when(multi).then(pl.concat_str([summary, pl.lit("; first refusal: ") + refusal], ignore_nulls=True))
+        .alias("story_summary"),
+    ).with_columns(pl.when(pl.col(STATUS) != LOADED).then(pl.col(REASON)).alias(REASON))
+
+
 def split_tables(
     frame: pl.DataFrame, mentions: pl.DataFrame, bands: pl.DataFrame, scheme: str, run_id: str,
     ingested_at: datetime,
 ) -> BatchTables:
-    """The decided frame as rows of every table a batch stages (bands: this batch's loaded band rows)."""
+    """The decided frame (a row per story) as rows of every table a batch stages (bands: this batch's
+    loaded band rows). The ledger gets one row per file; stories of multi-story files get theirs in
+    ``story_ledger``."""
     run = pl.lit(run_id).alias("run_id")
     at = pl.lit(ingested_at, dtype=ARTICLES.schema["ingested_at"])
     status = pl.col(STATUS)
+    multi = pl.col("format").is_in(list(MULTI_STORY)).fill_null(False)
     return BatchTables(
         articles=_stamped(ARTICLES, frame.filter(status == LOADED), run, at.alias("ingested_at")),
         entity_mentions=_stamped(ENTITY_MENTIONS, mentions, run),
         duplicates=_stamped(
             DUPLICATES, frame.filter(status == DUPLICATE), pl.col("duplicate_kind").alias("kind"), run
         ),
-        ledger_history=_stamped(
-            LEDGER_HISTORY, frame,
-            pl.when(status == LOADED).then(pl.col("article_id"))
-            .when(status == DUPLICATE).then(pl.col("duplicate_of")).alias("article_id"),
-            run, at.alias("recorded_at"),
-        ),
+        ledger_history=_stamped(LEDGER_HISTORY, file_outcomes(frame), run, at.alias("recorded_at")),
         quarantine=_stamped(QUARANTINE, frame.filter(status == QUARANTINED), run),
         article_minhash=_stamped(ARTICLE_MINHASH, bands, pl.lit(scheme).alias("scheme")),
+        story_ledger=_stamped(STORY_LEDGER, frame.filter(multi & pl.col("story_index").is_not_null()),
+                              _story_article(), run, at.alias("recorded_at")),
     )
 
 
-def _counts(frame: pl.DataFrame, tables: BatchTables) -> BatchCounts:
-    by_status = dict(frame.group_by(STATUS).len().iter_rows())
+def _counts(tables: BatchTables) -> BatchCounts:
+    by_status = dict(tables.ledger_history.group_by(STATUS).len().iter_rows())
     return BatchCounts(
         loaded=by_status.get(LOADED, 0), duplicate=by_status.get(DUPLICATE, 0),
         quarantined=by_status.get(QUARANTINED, 0), rejected=by_status.get(REJECTED, 0),
@@ -436,12 +490,12 @@ def run_batch(
     tables = split_tables(frame, mentions, loaded_bands, config.neardup.scheme, batch.run_id, batch.ingested_at)
     return BatchOutput(
         tables=tables,
-        counts=_counts(frame, tables),
+        counts=_counts(tables),
         validation=EXPECTATION_RESULTS.conform(validation),
         blocking_failures=tuple(blocking),
         deferred=parsed.deferred,
         unchanged=len(parsed.unchanged),
-        processed=tuple(frame["source_path"].to_list()),
+        processed=tuple(tables.ledger_history["source_path"].to_list()),
         boilerplate=boilerplate,
         loaded_keys=KNOWN_KEYS.conform(loaded),
         loaded_bands=BANDS.conform(loaded_bands),

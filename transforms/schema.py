@@ -81,9 +81,12 @@ INPUT = _relation(
 )
 
 PARSED = _relation(
-    "parsed", "columns the parse step adds (null where unknown)",
-    ("format", pl.String(), "'plain' or 'trec'"),
-    ("source_doc_id", pl.String(), "the document id the source gives (TREC DOCNO, or the file name's id)"),
+    "parsed", "columns the parse step adds (null where unknown); a multi-story file gives one row per story",
+    ("format", pl.String(), "'plain', 'trec', 'gigaword' or 'jsonl'"),
+    ("story_index", pl.Int32(), "0-based position of the story in its file (0 for one-article formats; null "
+     "when the file was refused before parsing)"),
+    ("source_doc_id", pl.String(), "the document id the source gives (TREC DOCNO, Gigaword DOC id, JSON id, or "
+     "the file name's id); for a story without one, '<source_path>#<position>'"),
     ("title", pl.String(), "headline"),
     ("section", pl.String(), "section line or TREC section"),
     ("byline", pl.String(), "author or agency line"),
@@ -100,6 +103,7 @@ FIRST_READS = _relation(
     ("part", pl.Int32(), "the spill part holding the file's parsed row; null when it has none (unchanged, deferred)"),
     ("offset", pl.Int64(), "the row's position in its part (parts are in processing order)"),
     ("unchanged", pl.Boolean(), "read, with the bytes the ledger knows: counted, not parsed"),
+    ("rows", pl.Int64(), "how many parsed rows (stories) of the file follow ``offset`` in its part"),
 )
 
 KNOWN_KEYS = _relation(
@@ -155,7 +159,7 @@ ARTICLES = _relation(
     "articles", "one row per distinct article",
     *_pick(KNOWN_KEYS, "article_id", "source_path"),
     *_pick(PARSED, "source_doc_id", "title", "section", "byline", "publisher", "url", "published_at", "abstract",
-           "body", "format"),
+           "body", "format", "story_index"),
     ("encoding", pl.String(), "the input file's encoding as detected"),
     ("read_note", pl.String(), "what decoding noticed (no byte-order mark, a cut-off last character)"),
     ("lang", pl.String(), "language code of the body"),
@@ -190,7 +194,7 @@ DUPLICATES = _relation(
     ("similarity", pl.Float64(), "1.0 for exact copies, the shingles' Jaccard for near ones"),
     RUN_ID,
     *_pick(INPUT, "sha256"),
-    *_pick(PARSED, "source_doc_id", "title", "section", "publisher", "url", "published_at"),
+    *_pick(PARSED, "source_doc_id", "title", "section", "publisher", "url", "published_at", "story_index"),
 )
 
 LEDGER_HISTORY = _relation(
@@ -198,9 +202,28 @@ LEDGER_HISTORY = _relation(
     *_pick(INPUT, "source_path", "sha256", "size_bytes", "mtime_ns"),
     ("status", pl.String(), "loaded, duplicate, quarantined, rejected"),
     ("reason", pl.String(), "why the file got its status (null for loaded)"),
-    ("article_id", pl.String(), "the article loaded or duplicated (null otherwise)"),
+    ("article_id", pl.String(), "the article loaded or duplicated (null otherwise); of a multi-story file, its "
+     "first loaded story's (else its first duplicate story's)"),
     RUN_ID,
     ("recorded_at", UTC_TIMESTAMP, "when the run that decided the file started"),
+    ("story_count", pl.Int32(), "stories the parse found in the file (1 for one-article formats; 0 when the file "
+     "was refused before parsing)"),
+    ("stories_loaded", pl.Int32(), "of them, loaded as articles"),
+    ("story_summary", pl.String(), "multi-story formats only: stories by outcome and the first refusal (per story "
+     "in story_ledger)"),
+)
+
+STORY_LEDGER = _relation(
+    "story_ledger", "one row per story of each multi-story file (Gigaword, JSON Lines) as its latest run decided it; "
+    "the file's own row is in ingest_ledger",
+    *_pick(INPUT, "source_path"),
+    *_pick(PARSED, "story_index", "source_doc_id"),
+    ("status", pl.String(), "loaded, duplicate, quarantined, rejected"),
+    ("reason", pl.String(), "why the story got its status (null for loaded)"),
+    ("article_id", pl.String(), "the article loaded, or the one a duplicate story repeats (null otherwise)"),
+    *_pick(INPUT, "sha256"),
+    RUN_ID,
+    ("recorded_at", UTC_TIMESTAMP, "when the run that decided the story started"),
 )
 
 RUNS = _relation(
@@ -214,6 +237,8 @@ RUNS = _relation(
     ("files_seen", pl.Int32(), "every file found under the input folder"),
     ("files_unchanged", pl.Int32(), "already in the ledger with the same content"),
     ("files_deferred", pl.Int32(), "still being written: left for the next run, no ledger row"),
+    ("files_ignored", pl.Int32(), "hidden, partial or temporary files and --exclude/.akhbarignore matches: "
+     "never read, no ledger row (a skipped folder counts once)"),
     ("files_loaded", pl.Int32(), "files loaded as articles"),
     ("files_duplicate", pl.Int32(), "files found to duplicate a loaded article"),
     ("files_quarantined", pl.Int32(), "files whose rows failed a row-level expectation"),
@@ -239,7 +264,7 @@ QUARANTINE = _relation(
     ("reason", pl.String(), "the failed expectations"),
     *_pick(INPUT, "sha256"),
     *_pick(ARTICLES, "article_id", "format", "source_doc_id", "title", "section", "byline", "publisher", "url",
-           "published_at", "body", "lang", "char_count", "word_count", "arabic_ratio"),
+           "published_at", "body", "lang", "char_count", "word_count", "arabic_ratio", "story_index"),
 )
 
 ARTICLE_MINHASH = _relation(
@@ -266,7 +291,7 @@ BOILERPLATE_LINES = _relation(
 # In the order the warehouse creates them.
 TABLES: tuple[Relation, ...] = (
     ARTICLES, ENTITY_MENTIONS, DUPLICATES, LEDGER_HISTORY, RUNS, VALIDATION_RESULTS, QUARANTINE, ARTICLE_MINHASH,
-    BOILERPLATE_LINES,
+    BOILERPLATE_LINES, STORY_LEDGER,
 )
 
 # The ledger as readers see it: the `ingest_ledger` view (the latest ledger_history row per file).

@@ -29,6 +29,7 @@ STAGED_TABLES = (
     "quarantine",
     "boilerplate_lines",
     "article_minhash",
+    "story_ledger",
 )
 # Tables a run rewrites whole (when it staged them) instead of appending to.
 REPLACED_TABLES = frozenset({"boilerplate_lines"})

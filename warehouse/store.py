@@ -19,7 +19,8 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
-from warehouse.ddl import schema_statements
+from transforms.schema import TABLES
+from warehouse.ddl import duckdb_type, quote, schema_statements, view_statements
 from warehouse.faults import crash_point
 from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
 
@@ -112,18 +113,25 @@ def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the relations that do not exist yet, in one transaction (one catalog snapshot)."""
+    """Create the relations that do not exist yet and add the columns a table lacks (a warehouse made by
+    an older version), then recreate the views if anything changed; one transaction (one catalog snapshot)."""
     existing = {
         row[0]
         for row in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [CATALOG_ALIAS]
         ).fetchall()
     }
-    missing = [(name, sql) for name, sql in schema_statements() if name not in existing]
-    if not missing:
+    missing = [sql for name, sql in schema_statements() if name not in existing]
+    added = [
+        f"ALTER TABLE {relation.name} ADD COLUMN {quote(column.name)} {duckdb_type(column.dtype)}"
+        for relation in TABLES if relation.name in existing
+        for column in relation.columns if column.name not in set(table_columns(con, relation.name))
+    ]
+    if not missing and not added:
         return
+    views = [sql for _, sql in view_statements()] if added else []
     con.execute("BEGIN")
-    for _, sql in missing:
+    for sql in [*added, *missing, *views]:
         con.execute(sql)
     con.execute("COMMIT")
 
@@ -162,7 +170,8 @@ def commit_run(
     """Commit one run's staged tables, its `runs` row and replacements in ONE transaction.
 
     ``replaced_paths`` are input files whose content changed since they were loaded: their old
-    article (with its mentions) and duplicate rows are removed in the same transaction.
+    articles (every story of a multi-story file, with their mentions), duplicate and story rows are
+    removed in the same transaction.
     Returns the number of rows inserted per table.
     """
     inserted: dict[str, int] = {}
@@ -177,7 +186,7 @@ def commit_run(
                 "(SELECT article_id FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths))"
             )
             con.execute("DELETE FROM articles WHERE source_path IN (SELECT source_path FROM replaced_paths)")
-            for table in ("duplicates", "article_minhash"):
+            for table in ("duplicates", "article_minhash", "story_ledger"):
                 con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
             if table in REPLACED_TABLES and staged_files(staging, table):

@@ -2,7 +2,8 @@
 -- warehouse/ddl.py; these views are applied after them on every writer start.
 
 CREATE OR REPLACE VIEW ingest_ledger AS
-SELECT source_path, sha256, size_bytes, mtime_ns, status, reason, article_id, run_id, recorded_at
+SELECT source_path, sha256, size_bytes, mtime_ns, status, reason, article_id, run_id, recorded_at,
+       story_count, stories_loaded, story_summary
 FROM ledger_history
 QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY recorded_at DESC) = 1;
 
