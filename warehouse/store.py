@@ -19,7 +19,7 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
-from warehouse.ddl import schema_statements
+from warehouse.ddl import derived_statements, schema_statements
 from warehouse.faults import crash_point
 from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
 
@@ -101,7 +101,8 @@ def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the relations that do not exist yet, in one transaction (one catalog snapshot)."""
+    """Create the tables that do not exist yet, then replace every view, macro and comment (so a
+    warehouse always carries the current ones), in one transaction (one catalog snapshot)."""
     existing = {
         row[0]
         for row in con.execute(
@@ -109,10 +110,8 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         ).fetchall()
     }
     missing = [(name, sql) for name, sql in schema_statements() if name not in existing]
-    if not missing:
-        return
     con.execute("BEGIN")
-    for _, sql in missing:
+    for _, sql in missing + derived_statements():
         con.execute(sql)
     con.execute("COMMIT")
 
