@@ -13,7 +13,6 @@ from flows.results import RunSummary
 from transforms.pipeline import ARTICLE_COLUMNS, BatchTables
 from transforms.schema import (
     ARTICLES,
-    LEDGER,
     MENTIONS,
     RUNS,
     TABLES,

@@ -59,12 +59,18 @@ def _extension_file(module_path: str, name: str) -> str:
     return str(found[-1])
 
 
+def extension_files() -> list[str]:
+    """The extension files of the installed packages, in the order they must load (absolute paths)."""
+    return [_extension_file(duckdb_extension_sqlite_scanner.__path__[0], "sqlite_scanner"),
+            _extension_file(duckdb_extension_ducklake.__path__[0], "ducklake")]
+
+
 def _bare_connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
-    con.execute(f"LOAD '{_extension_file(duckdb_extension_sqlite_scanner.__path__[0], 'sqlite_scanner')}'")
-    con.execute(f"LOAD '{_extension_file(duckdb_extension_ducklake.__path__[0], 'ducklake')}'")
+    for path in extension_files():
+        con.execute(f"LOAD '{path}'")
     return con
 
 
