@@ -99,6 +99,8 @@ def run_statements(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, max_rows:
             if relation.description is None:
                 continue
             columns = [d[0] for d in relation.description]
+            if columns == ["Success"] and statement.type != duckdb.StatementType.SELECT:
+                continue  # SET, CREATE and the like: nothing to show
             rows = relation.fetchall() if max_rows is None else relation.fetchmany(max_rows + 1)
         except duckdb.Error as error:
             raise QueryError(str(error)) from error

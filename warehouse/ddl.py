@@ -85,7 +85,8 @@ _REMOVED = (
     + "]"
 )
 # Whitespace as polars' (Unicode) \\s sees it; RE2's \\s is ASCII only.
-_SPACE = "[\\s\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]"
+_OTHER_SPACES = "\\t\\n\\x{b}\\f\\r\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+_SPACE = f"[ {_OTHER_SPACES}]"
 _CONJ = "".join(arabic.CONJUNCTIONS)
 _PREP = "".join(arabic.PREPOSITIONS)
 # The proclitic groups a word can carry, after folding: و/ف, then ب/ل/ك, the article, or لل.
@@ -115,7 +116,7 @@ def ar_norm_sql(arg: str = "s") -> str:
     removed = f"regexp_replace({arg}, {_literal(_REMOVED)}, '', 'g')"
     folded = f"lower(translate({removed}, {_literal(source)}, {_literal(target)}))"
     spaced = f"regexp_replace({folded}, '\\pP', ' ', 'g')"
-    runs = _literal(_SPACE + "{2,}|[^\\S ]")
+    runs = _literal(_SPACE + "{2,}|[" + _OTHER_SPACES + "]")
     return f"trim(regexp_replace({spaced}, {runs}, ' ', 'g'))"
 
 
