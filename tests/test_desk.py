@@ -107,6 +107,18 @@ def test_three_spellings_find_the_same_articles(con, akhbar, warehouse):
     assert re.search(r"\*\*[^*]*[اإ]يران[^*]*\*\*", result.stdout)
 
 
+def test_ar_contains_on_written_text_agrees_with_the_folded_key(con):
+    """ar_contains scans text as written; it finds what a match on ar_norm'ed text finds."""
+    folded_clitics = "(?:^|[^\\pL\\pN])[وف]?(?:[بلك]ال|لل|ال|[بلك])?"
+    for word in ("إيران", "وسوريا", "الأسد", "طهران", "للأمن", "روسيا", "المعلم", "الإرهاب", "وليد المعلم"):
+        written, folded = con.execute(
+            "SELECT list(article_id ORDER BY article_id) FILTER (WHERE ar_contains(body, $w)), "
+            "list(article_id ORDER BY article_id) FILTER (WHERE regexp_matches(ar_norm(body), $c || regexp_escape("
+            "ar_stem($w)))) FROM articles", {"w": word, "c": folded_clitics}).fetchone()
+        assert written == folded, word
+        assert written, word
+
+
 def test_attach_sql_runs_in_a_plain_duckdb_connection(akhbar, warehouse):
     result = akhbar(["attach", "--warehouse", str(warehouse)])
     assert result.returncode == 0, result.stderr
@@ -127,7 +139,8 @@ def test_sql_prints_every_result_in_every_format(akhbar, warehouse, tmp_path, mo
     two = "SELECT 1 AS a; SET threads = 1; SELECT 'x|y' AS b"
     table = akhbar(["sql", *wh, two])
     assert table.returncode == 0 and table.stdout.count("(1 row)") == 2
-    assert akhbar(["sql", *wh, "--format", "markdown", two]).stdout == "| a |\n|---|\n| 1 |\n\n| b |\n|---|\n| x\\|y |\n"
+    markdown = akhbar(["sql", *wh, "--format", "markdown", two]).stdout
+    assert markdown == "| a |\n|---|\n| 1 |\n\n| b |\n|---|\n| x\\|y |\n"
     assert akhbar(["sql", *wh, "--format", "jsonl", two]).stdout == '{"a": 1}\n{"b": "x|y"}\n'
     assert akhbar(["sql", *wh, "--format", "json", "SELECT 1 AS a"]).stdout == '[\n {\n  "a": 1\n }\n]\n'
     capped = akhbar(["sql", *wh, "--format", "csv", "--max-rows", "2", "SELECT * FROM range(5) t(i)"])

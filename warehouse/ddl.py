@@ -85,12 +85,11 @@ _REMOVED = (
     + "]"
 )
 # Whitespace as polars' (Unicode) \\s sees it; RE2's \\s is ASCII only.
-_OTHER_SPACES = "\\t\\n\\x{b}\\f\\r\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+_OTHER_SPACES = ("\\t\\n\\x{b}\\f\\r\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
+                 "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}")
 _SPACE = f"[ {_OTHER_SPACES}]"
 _CONJ = "".join(arabic.CONJUNCTIONS)
 _PREP = "".join(arabic.PREPOSITIONS)
-# The proclitic groups a word can carry, after folding: و/ف, then ب/ل/ك, the article, or لل.
-_CLITICS = f"[{_CONJ}]?(?:[{_PREP}]{arabic.ARTICLE}|لل|{arabic.ARTICLE}|[{_PREP}])?"
 # Where a word starts: the text's start or a character that is no letter or digit.
 WORD_START = "(?:^|[^\\pL\\pN])"
 # Strip one proclitic group when at least three characters stay behind.
@@ -120,9 +119,41 @@ def ar_norm_sql(arg: str = "s") -> str:
     return f"trim(regexp_replace({spaced}, {runs}, ' ', 'g'))"
 
 
-def word_pattern(stem_sql: str) -> str:
-    """SQL of the RE2 pattern finding a folded word stem with any leading proclitics."""
-    return f"{_literal(WORD_START + _CLITICS)} || regexp_escape({stem_sql})"
+# What may follow any letter as written: the marks and tatweel the key removes.
+_MARKS = "[\\x{610}-\\x{61a}\\x{64b}-\\x{65f}\\x{670}\\x{6d6}-\\x{6ed}\\x{640}]*"
+
+
+def _spellings() -> dict[str, str]:
+    """Every folded character with a class of the characters that fold to it (itself included)."""
+    spelled: dict[str, set[str]] = {}
+    for raw, folded in {**arabic.LETTER_FOLDS, **arabic.DIGIT_FOLDS}.items():
+        spelled.setdefault(folded, {folded}).add(raw)
+    return {folded: "[" + "".join(sorted(chars)) + "]" for folded, chars in sorted(spelled.items())}
+
+
+def _written(letters: str) -> str:
+    return "".join(letter + _MARKS for letter in letters)
+
+
+# The proclitic groups as written: و/ف, then ب/ل/ك with or without the article, the article, or لل.
+_WRITTEN_CLITICS = (f"(?:[{_CONJ}]{_MARKS})?(?:[{_PREP}]{_MARKS}(?:{_written(arabic.ARTICLE)})?"
+                    f"|{_written('لل')}|{_written(arabic.ARTICLE)})?")
+
+
+def ar_pattern_sql(word: str = "word") -> str:
+    """SQL of the RE2 pattern that finds ``word`` in text as written (not folded).
+
+    The word's stem (``ar_stem``) with every spelling the key folds together, optional marks and
+    tatweel after each letter, any leading proclitics, at a word start; group 1 is the word. One
+    scan of the raw text: several times faster than folding the text with ar_norm first.
+    """
+    cases = " ".join(f"WHEN {_literal(folded)} THEN {_literal(spelled + _MARKS)}"
+                     for folded, spelled in _spellings().items())
+    between_words = _literal("[^\\pL\\pN]+")
+    letter = (f"CASE c {cases} WHEN ' ' THEN {between_words} "
+              f"ELSE regexp_escape(c) || {_literal(_MARKS)} END")
+    stem = f"array_to_string(list_transform(string_split(ar_stem({word}), ''), lambda c: {letter}), '')"
+    return f"{_literal(WORD_START + '(' + _WRITTEN_CLITICS + '(?i:')} || {stem} || '))'"
 
 
 # (name, arguments, SQL body, description): every macro stored in the catalog.
@@ -133,9 +164,12 @@ MACROS: tuple[tuple[str, str, str, str], ...] = (
     ("ar_stem", "word", f"regexp_replace(ar_norm(word), {_literal(_STEM)}, '\\1')",
      "ar_norm of a word without one leading proclitic group (و ف, ب ل ك, ال, لل) when three "
      "characters stay behind: وإيران -> ايران"),
-    ("ar_contains", "text, word", f"regexp_matches(ar_norm(text), {word_pattern('ar_stem(word)')})",
-     "whether text names word at a word start, any spelling variant and leading proclitics allowed"),
-    ("ar_count", "text, word", f"len(regexp_extract_all(ar_norm(text), {word_pattern('ar_stem(word)')}))",
+    ("ar_pattern", "word", ar_pattern_sql("word"),
+     "the regular expression (RE2) finding word in text as written: its ar_stem in every spelling the "
+     "key folds, diacritics and tatweel allowed, any leading proclitics, at a word start"),
+    ("ar_contains", "text, word", "regexp_matches(text, ar_pattern(word))",
+     "whether text names word at a word start, in any spelling, with or without leading proclitics"),
+    ("ar_count", "text, word", "len(regexp_extract_all(text, ar_pattern(word)))",
      "how often text names word (as ar_contains finds it)"),
 )
 

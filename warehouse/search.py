@@ -2,29 +2,24 @@
 
 Each query word is folded with the stored macro ``ar_stem`` (the matching key without one leading
 proclitic), so إيران, ايران and وإيران search the same stem. Bodies are matched as written, through
-a pattern that accepts every spelling the key folds together (alef forms, ya/alef maqsura,
-ta marbuta, Arabic-Indic digits) with optional diacritics and tatweel after each letter, and any
-leading proclitics: one regular-expression scan, under a second over the whole corpus, where
-folding every body with ``ar_norm`` first would take several seconds. There is no full-text index:
+the stored macro ``ar_pattern``: every spelling the key folds together (alef forms, ya/alef
+maqsura, ta marbuta, Arabic-Indic digits) with optional diacritics and tatweel after each letter,
+and any leading proclitics. One regular-expression scan takes under a second over the whole
+corpus, where folding every body with ``ar_norm`` first would take several seconds. The same
+macros serve analysts in SQL (``ar_contains``, ``ar_count``). There is no full-text index:
 DuckDB's fts extension is not among the installed packages and its index would have to be rebuilt
 whole after every commit.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 
-from transforms import arabic
-
 SNIPPET_CONTEXT = 60  # characters on each side of the first hit
 TITLE_WEIGHT = 3  # a hit in the title counts as much as this many in the body
-
-# What may follow any letter: the marks and tatweel the key removes.
-_OPTIONAL_MARKS = f"[\u0610-\u061a{arabic.MARKS}\u06d6-\u06ed{arabic.TATWEEL}]*"
 
 
 @dataclass(frozen=True)
@@ -37,41 +32,14 @@ class Hit:
     snippet: tuple[str, str, str]  # before, the hit, after (the body's opening when only the title matched)
 
 
-def _variants() -> dict[str, str]:
-    """Every folded character with the characters that fold to it (itself included)."""
-    spelled: dict[str, set[str]] = {}
-    for raw, folded in {**arabic.LETTER_FOLDS, **arabic.DIGIT_FOLDS}.items():
-        spelled.setdefault(folded, {folded}).add(raw)
-    return {folded: "[" + "".join(sorted(chars)) + "]" for folded, chars in spelled.items()}
-
-
-def _spelled(key: str) -> str:
-    """A pattern matching ``key`` as it may be written: every spelling variant, marks allowed."""
-    variants = _variants()
-    parts = []
-    for char in key:
-        if char == " ":
-            parts.append(r"[^\pL\pN]+")
-        elif char in variants:
-            parts.append(variants[char] + _OPTIONAL_MARKS)
-        elif char.lower() != char.upper():
-            parts.append(f"(?i:{re.escape(char)})" + _OPTIONAL_MARKS)
-        else:
-            parts.append(re.escape(char) + _OPTIONAL_MARKS)
-    return "".join(parts)
-
-
-_CLITICS = (
-    f"(?:[{''.join(arabic.CONJUNCTIONS)}]{_OPTIONAL_MARKS})?"
-    f"(?:[{''.join(arabic.PREPOSITIONS)}]{_OPTIONAL_MARKS}(?:ال)?|لل|ال)?"
-)
-
-
 def term_patterns(con: duckdb.DuckDBPyConnection, query: str) -> list[str]:
-    """One RE2 pattern per word of ``query``: the word's stem at a word start, with any proclitics."""
+    """One RE2 pattern per word of ``query`` (the stored macro ``ar_pattern``): its stem as written."""
     words = con.execute("SELECT string_split(ar_norm(?), ' ')", [query]).fetchone()[0]
-    stems = [con.execute("SELECT ar_stem(?)", [w]).fetchone()[0] for w in words if w]
-    return [rf"(?:^|[^\pL\pN])({_CLITICS}{_spelled(stem)})" for stem in dict.fromkeys(stems)]
+    patterns: dict[str, str] = {}
+    for word in filter(None, words):
+        stem, pattern = con.execute("SELECT ar_stem(?), ar_pattern(?)", [word, word]).fetchone()
+        patterns.setdefault(stem, pattern)
+    return list(patterns.values())
 
 
 def search(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10, publisher: str | None = None,
