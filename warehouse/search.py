@@ -7,8 +7,8 @@ maqsura, ta marbuta, Arabic-Indic digits) with optional diacritics and tatweel a
 and any leading proclitics. One regular-expression scan takes under a second over the whole
 corpus, where folding every body with ``ar_norm`` first would take several seconds. The same
 macros serve analysts in SQL (``ar_contains``, ``ar_count``). There is no full-text index:
-DuckDB's fts extension is not among the installed packages and its index would have to be rebuilt
-whole after every commit.
+DuckDB's fts extension (duckdb-extension-fts 1.5.5) fails to create its index in a DuckLake catalog
+("unsupported type NULL" at commit), and would rebuild it whole after every commit.
 """
 
 from __future__ import annotations
