@@ -212,6 +212,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         return _usage_error("--limit must be at least 1")
+    if not any(ch.isalnum() for ch in args.query):
+        return _usage_error("the search query holds no word")
     try:
         since = dt.datetime.fromisoformat(args.since) if args.since else None
     except ValueError:

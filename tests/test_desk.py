@@ -3,6 +3,7 @@ Arabic search, any-client attach, `akhbar sql`, the documented schema, the examp
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -34,7 +35,7 @@ EXPECTED_QUERIES = {
     "coverage_by_publisher": (3, (None, None, 3, 0)),
     "entities_by_publisher": (8, ("alarabia", "سيرغي لافروف", 1, 2)),
     "entity_cooccurrence": (10, ("روسيا", "LOC", 6)),
-    "entity_daily": (6, (__import__("datetime").date(2018, 4, 15), "إيران", 1, 2)),
+    "entity_daily": (6, (dt.date(2018, 4, 15), "إيران", 1, 2)),
     "ledger_problems": (1, ("duplicate",)),
     "runs_and_failures": (1, ...),
     "stories": (1, ("لافروف: موسكو وطهران تعملان معا من أجل حل سياسي في سوريا", 2, ["alarabia", "bbc"], 1,
@@ -99,12 +100,16 @@ def test_three_spellings_find_the_same_articles(con, akhbar, warehouse):
     in_sql = [{r[0] for r in con.execute("SELECT article_id FROM articles WHERE ar_contains(body, ?) "
                                         "OR ar_contains(title, ?)", [s, s]).fetchall()} for s in IRAN]
     assert in_sql[0] == in_sql[1] == in_sql[2] == set(found[0])
+    assert [h.publisher for h in search(con, "إيران", publisher="alarabia")] == ["alarabia"]
+    assert search(con, "إيران", publisher="bbc") == []  # its copy is in duplicates, not articles
+    assert search(con, "إيران", since=dt.datetime(2018, 4, 16, tzinfo=dt.UTC)) == []
     like = con.execute("SELECT count(*) FROM articles WHERE body LIKE '%ايران%'").fetchone()[0]
     assert like < len(found[0])  # what the macros add
     result = akhbar(["search", "وإيران", "--warehouse", str(warehouse), "--limit", "2"])
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("1. ") and "2. " in result.stdout
     assert re.search(r"\*\*[^*]*[اإ]يران[^*]*\*\*", result.stdout)
+    assert akhbar(["search", "«»", "--warehouse", str(warehouse)]).returncode == 2
 
 
 def test_ar_contains_on_written_text_agrees_with_the_folded_key(con):
