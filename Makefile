@@ -6,7 +6,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup run test test-fast bench lint train-ner gazetteer clean
+.PHONY: setup run test test-fast bench lint schema-doc train-ner gazetteer clean
 
 setup: $(VENV)/.synced
 
@@ -37,6 +37,10 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# warehouse/SCHEMA.md from transforms/schema.py and warehouse/ddl.py (a test checks it is current).
+schema-doc: setup
+	$(VENV)/bin/python -m warehouse.schema_doc
 
 bench: setup
 	$(VENV)/bin/python -m tests.bench

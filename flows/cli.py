@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import decimal
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -144,16 +141,6 @@ def _committed_since(source: Path, root: Path, started: dt.datetime) -> bool:
     return bool(row and row[0])
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
 def cmd_ner(args: argparse.Namespace) -> int:
     from flows.ner_command import run
 
@@ -167,48 +154,115 @@ def cmd_ner(args: argparse.Namespace) -> int:
         return run(stream, sys.stdout, context=args.context)
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
-    import duckdb
+def _read_sql(args: argparse.Namespace) -> str | None:
+    """The SQL to run: QUERY, `-` (stdin), -f FILE, or stdin when it is not a terminal; None: prompt."""
+    if args.file is not None:
+        if args.query is not None:
+            raise _Usage("give either QUERY or -f FILE, not both")
+        if str(args.file) == "-":
+            return sys.stdin.read()
+        if not args.file.is_file():
+            raise _Usage(f"SQL file {args.file} does not exist")
+        return args.file.read_text(encoding="utf-8")
+    if args.query == "-" or (args.query is None and not sys.stdin.isatty()):
+        return sys.stdin.read()
+    return args.query
 
+
+class _Usage(Exception):
+    """A usage error found after parsing: exit 2 with its message."""
+
+
+def _exit_on_closed_pipe() -> int:
+    """The reader (`| head`) went away: stop quietly, as command-line tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail too
+    return EXIT_OK
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from flows.sql_command import QueryError, interactive, run_statements
     from warehouse.store import WarehouseMissingError, open_reader
 
+    if args.max_rows is not None and args.max_rows < 0:
+        return _usage_error("--max-rows must be 0 or more")
+    try:
+        sql = _read_sql(args)
+    except _Usage as error:
+        return _usage_error(str(error))
     try:
         con = open_reader(args.warehouse)
     except WarehouseMissingError as error:
         return _failure(str(error))
     try:
-        relation = con.execute(args.query)
-        if relation.description is None:
-            return EXIT_OK
-        columns = [d[0] for d in relation.description]
-        rows = relation.fetchall()
-    except duckdb.Error as error:
+        if sql is None:
+            return interactive(con, args.format, args.max_rows)
+        run_statements(con, sql, args.format, args.max_rows, sys.stdout)
+    except QueryError as error:
         return _failure(f"query failed: {error}")
+    except BrokenPipeError:
+        return _exit_on_closed_pipe()
     finally:
         con.close()
-    out = sys.stdout
-    if args.format == "json":
-        json.dump([dict(zip(columns, row, strict=True)) for row in rows], out, ensure_ascii=False,
-                  default=_jsonable, indent=1)
-        out.write("\n")
-    elif args.format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
-    else:
-        _print_table(columns, rows)
     return EXIT_OK
 
 
-def _print_table(columns: list[str], rows: list[tuple]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def cmd_search(args: argparse.Namespace) -> int:
+    from warehouse.search import search
+    from warehouse.store import WarehouseMissingError, open_reader
 
-    table = Table(*columns, show_lines=False, header_style="bold")
-    for row in rows:
-        table.add_row(*("NULL" if v is None else str(v) for v in row))
-    Console(soft_wrap=False).print(table)
-    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    if args.limit < 1:
+        return _usage_error("--limit must be at least 1")
+    if not any(ch.isalnum() for ch in args.query):
+        return _usage_error("the search query holds no word")
+    try:
+        since = dt.datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        return _usage_error(f"--since wants a date such as 2018-04-01, not {args.since!r}")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    try:
+        con = open_reader(args.warehouse)
+    except WarehouseMissingError as error:
+        return _failure(str(error))
+    try:
+        hits = search(con, args.query, limit=args.limit, publisher=args.publisher, since=since)
+    finally:
+        con.close()
+    bold = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    try:
+        for rank, hit in enumerate(hits, 1):
+            when = hit.published_at.date().isoformat() if hit.published_at else "undated"
+            print(f"{rank}. {hit.title or '(no title)'}\n   {hit.publisher or 'unknown publisher'}, {when}, "
+                  f"score {hit.score}, article {hit.article_id}")
+            before, word, after = hit.snippet
+            print(f"   ...{before}{bold[0] + word + bold[1] if word else ''}{after}...")
+        if not hits:
+            print(f"no article names {args.query!r}", file=sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _exit_on_closed_pipe()
+    return EXIT_OK
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from warehouse.attach import attach_sql
+    from warehouse.store import WarehouseMissingError
+
+    try:
+        print(attach_sql(args.warehouse), end="")
+    except WarehouseMissingError as error:
+        return _failure(str(error))
+    return EXIT_OK
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("akhbar")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _use_webhook(args: argparse.Namespace) -> None:
@@ -461,6 +515,7 @@ def _add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="akhbar", description="Arabic news folders into a DuckDB warehouse.")
+    parser.add_argument("--version", action="version", version=f"akhbar {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="one ingest pass over the input folder")
@@ -479,11 +534,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ner.set_defaults(handler=cmd_ner, warehouse=None)
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query against the warehouse")
-    sql.add_argument("--warehouse", type=Path, default=None)
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    sql.add_argument("query", help="SQL; every warehouse relation is visible unqualified")
+    sql = commands.add_parser("sql", help="run read-only SQL against the warehouse (a prompt without QUERY)")
+    sql.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    sql.add_argument("--format", choices=("table", "csv", "json", "jsonl", "markdown"), default="table")
+    sql.add_argument("--max-rows", type=int, default=None, metavar="N", help="print at most N rows per result")
+    sql.add_argument("-f", "--file", type=Path, default=None, metavar="FILE",
+                     help="read the statements from FILE ('-': standard input)")
+    sql.add_argument("query", nargs="?", default=None,
+                     help="statements separated by ';' ('-': standard input); every result is printed, in "
+                          "order; every warehouse relation is visible unqualified")
     sql.set_defaults(handler=cmd_sql)
+
+    search = commands.add_parser("search", help="Arabic search over the articles, ranked, with a snippet")
+    search.add_argument("query", help="one or more words; spelling variants and leading proclitics are folded")
+    search.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    search.add_argument("--limit", type=int, default=10, metavar="N", help="articles to show (default: %(default)s)")
+    search.add_argument("--publisher", default=None, help="only this publisher's articles")
+    search.add_argument("--since", default=None, metavar="DATE", help="only articles published on or after DATE")
+    search.set_defaults(handler=cmd_search)
+
+    attach = commands.add_parser("attach", help="print the SQL that attaches the warehouse in any DuckDB client")
+    attach.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    attach.set_defaults(handler=cmd_attach)
 
     watch = commands.add_parser("watch", help="ingest files as they arrive, once completely written")
     _add_ingest_options(watch, lock_timeout=WRITER_LOCK_TIMEOUT)

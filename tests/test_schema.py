@@ -13,11 +13,11 @@ from flows.results import RunSummary
 from transforms.pipeline import ARTICLE_COLUMNS, BatchTables
 from transforms.schema import (
     ARTICLES,
-    LEDGER,
     MENTIONS,
     RUNS,
     TABLES,
     VALIDATION_RESULTS,
+    VIEWS,
     Relation,
 )
 from warehouse import ddl, store
@@ -33,7 +33,7 @@ def described(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[
     store.open_writer(root).close()
     con = store.open_reader(root)
     try:
-        names = [name for name, _ in ddl.schema_statements()]
+        names = [name for name, _ in ddl.schema_statements()] + [view.name for view in VIEWS]
         return {name: [(r[0], r[1]) for r in con.execute(f"DESCRIBE {name}").fetchall()] for name in names}
     finally:
         con.close()
@@ -44,15 +44,21 @@ def test_tables_are_created_from_the_schema(described, relation: Relation):
     assert described[relation.name] == [(c.name, ddl.duckdb_type(c.dtype)) for c in relation.columns]
 
 
-def test_views_are_created_after_the_tables(described):
-    statements = [name for name, _ in ddl.schema_statements()]
-    assert statements[: len(TABLES)] == [t.name for t in TABLES]
-    assert set(statements[len(TABLES):]) == {"ingest_ledger", "entities", "entity_aliases"}
-    assert [name for name, _ in described["ingest_ledger"]] == LEDGER.names
+def test_tables_then_views_macros_and_comments():
+    assert [name for name, _ in ddl.schema_statements()] == [t.name for t in TABLES]
+    derived = [name for name, _ in ddl.derived_statements()]
+    macros = [name for name, *_ in ddl.MACROS]
+    assert derived[: len(macros) + len(VIEWS)] == macros + [v.name for v in VIEWS]
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda r: r.name)
+def test_views_have_the_declared_columns(described, view: Relation):
+    assert described[view.name] == [(c.name, ddl.duckdb_type(c.dtype)) for c in view.columns]
 
 
 def test_every_column_is_described():
-    for relation in TABLES:
+    for relation in TABLES + VIEWS:
+        assert relation.description.strip(), relation.name
         for column in relation.columns:
             assert column.description.strip(), f"{relation.name}.{column.name}"
 

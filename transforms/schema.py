@@ -294,8 +294,73 @@ TABLES: tuple[Relation, ...] = (
     BOILERPLATE_LINES, STORY_LEDGER,
 )
 
+# --- warehouse views (SQL in warehouse/views.sql; the warehouse checks each against these) -------
+
 # The ledger as readers see it: the `ingest_ledger` view (the latest ledger_history row per file).
 LEDGER = Relation("ingest_ledger", "the latest row per input file", LEDGER_HISTORY.columns)
+
+_ENTITY = _pick(ENTITY_MENTIONS, "entity_id")
+_ENTITY_NAME = ("canonical_name", pl.String(), "the spelling used most often (ties: alphabetical)")
+_ENTITY_TYPE = ("entity_type", pl.String(), "PER, ORG, LOC, MISC")
+
+ENTITIES = _relation(
+    "entities", "one row per entity named in a loaded article",
+    *_ENTITY, _ENTITY_NAME, _ENTITY_TYPE,
+    ("article_count", pl.Int64(), "distinct articles naming the entity"),
+    ("mention_count", pl.Int64(), "mentions of the entity in all articles"),
+)
+
+ENTITY_ALIASES = _relation(
+    "entity_aliases", "one row per entity and surface spelling merged into it",
+    *_ENTITY, _ENTITY_TYPE,
+    ("alias", pl.String(), "a surface form (exactly as written in a body) that refers to the entity"),
+    ("article_count", pl.Int64(), "distinct articles with this spelling"),
+    ("mention_count", pl.Int64(), "mentions with this spelling"),
+)
+
+ENTITY_COOCCURRENCE = _relation(
+    "entity_cooccurrence", "one row per ordered pair of different entities named in the same articles (each "
+    "pair appears twice, once from each side, so filtering on the first entity finds all its partners)",
+    *_ENTITY, _ENTITY_NAME, _ENTITY_TYPE,
+    ("other_entity_id", pl.String(), "the entity named with it"),
+    ("other_canonical_name", pl.String(), "its canonical name"),
+    ("other_entity_type", pl.String(), "its type"),
+    ("article_count", pl.Int64(), "distinct articles naming both"),
+    ("article_ids", pl.List(pl.String()), "those articles, ascending"),
+)
+
+ENTITY_DAILY = _relation(
+    "entity_daily", "one row per entity and publication day (UTC) of the articles naming it; articles without "
+    "a publication time count under a null day",
+    *_ENTITY, _ENTITY_NAME, _ENTITY_TYPE,
+    ("day", pl.Date(), "publication day in UTC (null when unknown)"),
+    ("mention_count", pl.Int64(), "mentions that day"),
+    ("article_count", pl.Int64(), "distinct articles naming the entity that day"),
+)
+
+STORIES = _relation(
+    "stories", "one row per loaded article that other input articles repeat (exact or near copies, from "
+    "duplicates): the canonical article, its copies and every outlet that carried it",
+    *_pick(ARTICLES, "article_id", "title", "publisher", "published_at"),
+    ("copy_count", pl.Int64(), "input articles not loaded because they repeat this one"),
+    ("near_copy_count", pl.Int64(), "of those, near (not exact) copies"),
+    ("outlet_count", pl.Int64(), "distinct known publishers of the article and its copies"),
+    ("outlets", pl.List(pl.String()), "those publishers, ascending"),
+    ("copy_source_paths", pl.List(pl.String()), "the copies' input files, ascending"),
+    ("first_published_at", UTC_TIMESTAMP, "earliest publication time of the article and its copies"),
+)
+
+ENTITIES_BY_PUBLISHER = _relation(
+    "entities_by_publisher", "one row per publisher and entity named in its loaded articles",
+    *_pick(ARTICLES, "publisher"), *_ENTITY, _ENTITY_NAME, _ENTITY_TYPE,
+    ("article_count", pl.Int64(), "the publisher's distinct articles naming the entity"),
+    ("mention_count", pl.Int64(), "mentions in those articles"),
+)
+
+# In the order the warehouse creates them (a view may read an earlier one).
+VIEWS: tuple[Relation, ...] = (
+    LEDGER, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY, STORIES, ENTITIES_BY_PUBLISHER,
+)
 
 # Dict forms for polars calls (``pl.DataFrame(schema=...)``, ``frame.cast(...)``).
 INPUT_SCHEMA = INPUT.schema

@@ -20,7 +20,7 @@ import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
 from transforms.schema import TABLES
-from warehouse.ddl import duckdb_type, quote, schema_statements, view_statements
+from warehouse.ddl import derived_statements, duckdb_type, quote, schema_statements
 from warehouse.faults import crash_point
 from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
 
@@ -60,6 +60,12 @@ def _extension_file(module_path: str, name: str) -> str:
     return str(found[-1])
 
 
+def extension_files() -> list[str]:
+    """The extension files of the installed packages, in the order they must load (absolute paths)."""
+    return [_extension_file(duckdb_extension_sqlite_scanner.__path__[0], "sqlite_scanner"),
+            _extension_file(duckdb_extension_ducklake.__path__[0], "ducklake")]
+
+
 def _bare_connection() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the two extensions loaded from their installed packages.
 
@@ -75,8 +81,8 @@ def _bare_connection() -> duckdb.DuckDBPyConnection:
             "allow_unsigned_extensions": True,
         }
     )
-    con.execute(f"LOAD '{_extension_file(duckdb_extension_sqlite_scanner.__path__[0], 'sqlite_scanner')}'")
-    con.execute(f"LOAD '{_extension_file(duckdb_extension_ducklake.__path__[0], 'ducklake')}'")
+    for path in extension_files():
+        con.execute(f"LOAD '{path}'")
     return con
 
 
@@ -113,8 +119,9 @@ def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the relations that do not exist yet and add the columns a table lacks (a warehouse made by
-    an older version), then recreate the views if anything changed; one transaction (one catalog snapshot)."""
+    """Create the tables that do not exist yet and add the columns a table lacks (a warehouse made by
+    an older version), then replace every view, macro and comment (so a warehouse always carries the
+    current ones), in one transaction (one catalog snapshot)."""
     existing = {
         row[0]
         for row in con.execute(
@@ -127,11 +134,8 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         for relation in TABLES if relation.name in existing
         for column in relation.columns if column.name not in set(table_columns(con, relation.name))
     ]
-    if not missing and not added:
-        return
-    views = [sql for _, sql in view_statements()] if added else []
     con.execute("BEGIN")
-    for sql in [*added, *missing, *views]:
+    for sql in [*added, *missing, *(statement for _, statement in derived_statements())]:
         con.execute(sql)
     con.execute("COMMIT")
 
