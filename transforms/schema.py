@@ -263,10 +263,32 @@ BOILERPLATE_LINES = _relation(
      "the rest are candidates still counting up"),
 )
 
+SCHEMA_MIGRATIONS = _relation(
+    "schema_migrations", "one row per schema migration applied to this warehouse (warehouse/migrations/)",
+    ("version", pl.Int32(), "the migration's number: migrations apply in this order, each once"),
+    ("name", pl.String(), "what the migration does, from its file name"),
+    ("applied_at", UTC_TIMESTAMP, "when this warehouse got it"),
+)
+
+MAINTENANCE = _relation(
+    "maintenance", "one row per maintenance pass (`akhbar maintain`, or the one a run does when it is due)",
+    ("started_at", UTC_TIMESTAMP, "when the pass started"),
+    ("finished_at", UTC_TIMESTAMP, "when the pass finished"),
+    ("retain_days", pl.Int32(), "snapshots older than this many days were expired"),
+    ("files_before", pl.Int32(), "Parquet data files in the folder before the pass"),
+    ("files_after", pl.Int32(), "Parquet data files in the folder after the pass"),
+    ("bytes_before", pl.Int64(), "their bytes before"),
+    ("bytes_after", pl.Int64(), "their bytes after"),
+    ("files_merged", pl.Int32(), "small files rewritten into larger ones"),
+    ("snapshots_before", pl.Int32(), "catalog snapshots before the pass"),
+    ("snapshots_expired", pl.Int32(), "snapshots expired (no longer reachable with --as-of)"),
+    ("files_deleted", pl.Int32(), "unreferenced files deleted (only those unused for the grace period)"),
+)
+
 # In the order the warehouse creates them.
 TABLES: tuple[Relation, ...] = (
     ARTICLES, ENTITY_MENTIONS, DUPLICATES, LEDGER_HISTORY, RUNS, VALIDATION_RESULTS, QUARANTINE, ARTICLE_MINHASH,
-    BOILERPLATE_LINES,
+    BOILERPLATE_LINES, SCHEMA_MIGRATIONS, MAINTENANCE,
 )
 
 # The ledger as readers see it: the `ingest_ledger` view (the latest ledger_history row per file).

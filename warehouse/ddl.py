@@ -1,8 +1,9 @@
 """The warehouse tables' DDL, generated from `transforms.schema`; the views stay SQL in `views.sql`.
 
 DuckLake stores every table as Parquet, so each polars dtype maps to the DuckDB type whose Parquet
-form it reads back as. Statements are applied with CREATE ... IF NOT EXISTS on every writer start
-(additive changes only).
+form it reads back as. Tables reach a warehouse through the numbered migrations
+(`warehouse/migrations/`); what is derived from them (views, macros) is re-created on every writer
+start by `derived_statements`, so a changed view reaches every existing warehouse.
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ def view_statements() -> list[tuple[str, str]]:
     return statements
 
 
+def table_statements() -> list[tuple[str, str]]:
+    """(table name, CREATE TABLE IF NOT EXISTS) for every declared table, as the schema says it is today."""
+    return [(relation.name, create_table(relation)) for relation in TABLES]
+
+
+def derived_statements() -> list[tuple[str, str]]:
+    """(name, idempotent CREATE OR REPLACE statement): what the writer re-creates on every start, after
+    the migrations, in this order. Views now; macros and comments belong here too."""
+    return view_statements()
+
+
 def schema_statements() -> list[tuple[str, str]]:
-    """(relation name, statement): every table, then every view, in the order they are created."""
-    return [(relation.name, create_table(relation)) for relation in TABLES] + view_statements()
+    """(relation name, statement): every table, then every derived relation, in the order they are created."""
+    return table_statements() + derived_statements()

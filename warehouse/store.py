@@ -8,6 +8,7 @@ PyPI packages ``duckdb-extension-*``, never from the network.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
-from warehouse.ddl import schema_statements
+from transforms.schema import SCHEMA_MIGRATIONS
+from warehouse.ddl import create_table, derived_statements
 from warehouse.faults import crash_point
+from warehouse.migrations import pending
 from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
 
 CATALOG_ALIAS = "wh"
+COMMIT_AUTHOR = "akhbar"
 
 
 class WarehouseMissingError(RuntimeError):
@@ -68,53 +72,80 @@ def _bare_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_reader(root: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with every warehouse relation visible unqualified."""
+def _attach(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, options: str) -> None:
+    """Attach the warehouse with its data path as the folder it is in now.
+
+    The catalog remembers the absolute data path it was created with; passing this folder's ``data/``
+    with OVERRIDE_DATA_PATH on every attach, reader and writer, is what lets a moved or copied
+    warehouse read and write where it is, never at its old place (the file paths inside the catalog
+    are relative to the data path).
+    """
+    con.execute(
+        f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} "
+        f"(DATA_PATH '{paths.data}/', OVERRIDE_DATA_PATH true{options})"
+    )
+    con.execute(f"USE {CATALOG_ALIAS}")
+
+
+def open_reader(root: Path, snapshot_version: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with every warehouse relation visible unqualified; at ``snapshot_version``
+    (see `warehouse.timetravel`) it sees the warehouse as it was then."""
     paths = WarehousePaths(root)
     if not paths.catalog.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
     con = _bare_connection()
-    con.execute(f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} (READ_ONLY)")
-    con.execute(f"USE {CATALOG_ALIAS}")
+    at = "" if snapshot_version is None else f", SNAPSHOT_VERSION {int(snapshot_version)}"
+    _attach(con, paths, f", READ_ONLY{at}")
     return con
 
 
 def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
-    """The writer's connection: creates the warehouse on first use and applies the schema.
+    """The writer's connection: creates the warehouse on first use, migrates it, re-creates its views.
 
-    Call only while holding the writer lock. Removes Parquet files that no committed snapshot
-    references: they are what a run killed mid-commit leaves behind.
+    Call only while holding the writer lock. Removes Parquet files that the catalog does not know at
+    all: they are what a run killed mid-commit leaves behind, never committed, so no reader can be
+    scanning them. Files that only old snapshots reference are `akhbar maintain`'s to delete, after
+    a grace period (`warehouse.maintenance`).
     """
     paths = WarehousePaths(root)
     paths.data.mkdir(parents=True, exist_ok=True)
     con = _bare_connection()
     # Inlining would keep small inserts inside the catalog instead of Parquet: turn it off.
-    con.execute(
-        f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} "
-        f"(DATA_PATH '{paths.data}/', DATA_INLINING_ROW_LIMIT 0)"
-    )
-    con.execute(f"USE {CATALOG_ALIAS}")
+    _attach(con, paths, ", DATA_INLINING_ROW_LIMIT 0")
     _apply_schema(con)
     con.execute(f"CALL ducklake_delete_orphaned_files('{CATALOG_ALIAS}', cleanup_all => true)")
-    con.execute(f"CALL ducklake_cleanup_old_files('{CATALOG_ALIAS}', cleanup_all => true)")
     return con
 
 
 def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the relations that do not exist yet, in one transaction (one catalog snapshot)."""
-    existing = {
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [CATALOG_ALIAS]
-        ).fetchall()
-    }
-    missing = [(name, sql) for name, sql in schema_statements() if name not in existing]
-    if not missing:
-        return
+    """Apply the pending migrations, then re-create views and macros: one transaction, one snapshot.
+
+    A warehouse made before migrations existed has no `schema_migrations` yet: migration 1 creates
+    only what is missing (nothing, there), so it is recorded as applied and the later ones follow.
+    """
     con.execute("BEGIN")
-    for _, sql in missing:
-        con.execute(sql)
-    con.execute("COMMIT")
+    try:
+        con.execute(create_table(SCHEMA_MIGRATIONS))
+        applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+        for migration in pending(applied):
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.name, dt.datetime.now(dt.UTC)],
+            )
+        for _, statement in derived_statements():
+            con.execute(statement)
+        set_commit_message(con, "schema")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def set_commit_message(con: duckdb.DuckDBPyConnection, message: str) -> None:
+    """Name the open transaction's snapshot: a run's commit carries its run id (`akhbar sql --as-of`)."""
+    con.execute(f"CALL ducklake_set_commit_message('{CATALOG_ALIAS}', ?, ?)", [COMMIT_AUTHOR, message])
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -174,6 +205,7 @@ def commit_run(
             inserted[table] = _insert_staged(con, staging, table)
             crash_point("mid-commit")
         insert_runs_row(con, run_row)
+        set_commit_message(con, str(run_row["run_id"]))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -196,6 +228,7 @@ def record_failed_run(
     try:
         _insert_staged(con, staging, "validation_results")
         insert_runs_row(con, run_row)
+        set_commit_message(con, str(run_row["run_id"]))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
