@@ -39,6 +39,7 @@ class ServeConfig:
     timezone: str = DEFAULT_TIMEZONE
     lock_timeout_s: float = SERVED_LOCK_TIMEOUT_S
     watch: bool = True
+    maintain: bool = True            # a completed run maintains the warehouse when due
     watch_config: WatchConfig = field(default_factory=WatchConfig)
 
 
@@ -52,7 +53,7 @@ def build_deployments(config: ServeConfig) -> list:
     parameters = {
         "input_dir": str(config.input_dir.resolve()), "warehouse_dir": str(config.warehouse_dir.resolve()),
         "batch_size": config.batch_size, "lock_timeout_s": config.lock_timeout_s,
-        "max_file_bytes": config.max_file_bytes,
+        "max_file_bytes": config.max_file_bytes, "maintain": config.maintain,
     }
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     nightly = ingest.to_deployment(
