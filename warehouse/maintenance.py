@@ -193,18 +193,20 @@ def _record(con: duckdb.DuckDBPyConnection, summary: MaintenanceSummary, now: dt
 
 
 def is_due(root: Path, now: dt.datetime | None = None, interval: dt.timedelta = DEFAULT_INTERVAL) -> bool:
-    """Whether the last pass (or, before any, the first run) is at least ``interval`` old."""
+    """Whether the last pass (or, before any, the warehouse's first snapshot) is at least ``interval`` old."""
     now = now or dt.datetime.now(dt.UTC)
     try:
         con = open_reader(root)
     except WarehouseMissingError:
         return False
     try:
-        last = con.execute(
-            "SELECT coalesce((SELECT max(started_at) FROM maintenance), (SELECT min(started_at) FROM runs))"
-        ).fetchone()[0]
+        last = con.execute("SELECT max(started_at) FROM maintenance").fetchone()[0]
+        if last is None:
+            # Compared here, not in SQL: the SQLite catalog keeps times as text (see `_expire`).
+            times = con.execute(f"SELECT snapshot_time FROM {CATALOG_ALIAS}.snapshots()").fetchall()
+            last = min(row[0] for row in times)
     except duckdb.CatalogException:  # not yet migrated: the next writer start adds `maintenance`
         return False
     finally:
         con.close()
-    return last is not None and now - last >= interval
+    return now - last >= interval
