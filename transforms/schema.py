@@ -251,7 +251,7 @@ ARTICLE_MINHASH = _relation(
 
 BOILERPLATE_LINES = _relation(
     "boilerplate_lines", "lines each publisher repeats across many different articles (footers, share buttons, "
-    "'read also'); learned from every article seen; rewritten whole by each run",
+    "'read also'); learned from every article seen; each run replaces the rows that changed",
     ("publisher", pl.String(), "the publisher the line belongs to"),
     ("line_key", pl.String(), "hash of the paragraph's match_key without spaces: what is compared"),
     ("line", pl.String(), "the paragraph as shown in one of its articles; null while it is in only one"),
@@ -268,6 +268,13 @@ SCHEMA_MIGRATIONS = _relation(
     ("version", pl.Int32(), "the migration's number: migrations apply in this order, each once"),
     ("name", pl.String(), "what the migration does, from its file name"),
     ("applied_at", UTC_TIMESTAMP, "when this warehouse got it"),
+)
+
+SCHEMA_DERIVED = _relation(
+    "schema_derived", "what the views and macros were last re-created from: a writer start with the same "
+    "definitions changes nothing (no empty snapshot)",
+    ("fingerprint", pl.String(), "SHA-256 of every derived statement, in order"),
+    ("applied_at", UTC_TIMESTAMP, "when they were re-created"),
 )
 
 MAINTENANCE = _relation(
@@ -288,7 +295,7 @@ MAINTENANCE = _relation(
 # In the order the warehouse creates them.
 TABLES: tuple[Relation, ...] = (
     ARTICLES, ENTITY_MENTIONS, DUPLICATES, LEDGER_HISTORY, RUNS, VALIDATION_RESULTS, QUARANTINE, ARTICLE_MINHASH,
-    BOILERPLATE_LINES, SCHEMA_MIGRATIONS, MAINTENANCE,
+    BOILERPLATE_LINES, SCHEMA_MIGRATIONS, SCHEMA_DERIVED, MAINTENANCE,
 )
 
 # The ledger as readers see it: the `ingest_ledger` view (the latest ledger_history row per file).

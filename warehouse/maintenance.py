@@ -34,6 +34,10 @@ from warehouse.store import (
 DEFAULT_RETAIN_DAYS = 30
 DEFAULT_GRACE = dt.timedelta(hours=1)  # no reader query runs longer than this
 DEFAULT_INTERVAL = dt.timedelta(days=1)  # a completed run maintains when the last pass is this old
+# Files this large are never merged again: merging rewrites its inputs, and the rewritten ones stay on
+# disk through the grace period, so without a bound every night would rewrite (and keep twice) the
+# whole of every table. A year of nights gives tables of a few 1-2 MiB files each.
+MERGE_MAX_FILE_BYTES = 2**20
 # The retention and the grace live in the warehouse, as DuckLake's own options.
 RETAIN_OPTION = "expire_older_than"
 GRACE_OPTION = "delete_older_than"
@@ -124,7 +128,11 @@ def maintain(
             snapshots_before = _snapshot_count(con)
             report(f"merging adjacent files ({files_before} files, {_mib(bytes_before)})")
             con.execute("BEGIN")
-            merged = con.execute(f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}')").fetchall()
+            # Files mostly deleted (the rows of `boilerplate_lines` a run replaced) are rewritten first.
+            con.execute(f"CALL ducklake_rewrite_data_files('{CATALOG_ALIAS}')")
+            merged = con.execute(
+                f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}', max_file_size => {MERGE_MAX_FILE_BYTES})"
+            ).fetchall()
             set_commit_message(con, "maintenance: merge")
             con.execute("COMMIT")
             crash_point("maintain-after-merge")

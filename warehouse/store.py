@@ -9,6 +9,7 @@ PyPI packages ``duckdb-extension-*``, never from the network.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
-from transforms.schema import SCHEMA_MIGRATIONS
+from transforms.schema import SCHEMA_DERIVED, SCHEMA_MIGRATIONS
 from warehouse.ddl import create_table, derived_statements
 from warehouse.faults import crash_point
 from warehouse.migrations import pending
@@ -122,25 +123,53 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
     A warehouse made before migrations existed has no `schema_migrations` yet: migration 1 creates
     only what is missing (nothing, there), so it is recorded as applied and the later ones follow.
+    When no migration is pending and the derived statements are those last applied (`schema_derived`),
+    nothing is written: a writer start does not add an empty snapshot.
     """
+    derived = derived_statements()
+    fingerprint = hashlib.sha256("\n;\n".join(sql for _, sql in derived).encode()).hexdigest()
+    todo = pending(_applied_migrations(con))
+    if not todo and _derived_fingerprint(con) == fingerprint:
+        return
     con.execute("BEGIN")
     try:
         con.execute(create_table(SCHEMA_MIGRATIONS))
-        applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
-        for migration in pending(applied):
+        for migration in todo:
             for statement in migration.statements:
                 con.execute(statement)
             con.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 [migration.version, migration.name, dt.datetime.now(dt.UTC)],
             )
-        for _, statement in derived_statements():
+        for _, statement in derived:
             con.execute(statement)
+        con.execute("DELETE FROM schema_derived")
+        con.execute("INSERT INTO schema_derived VALUES (?, ?)", [fingerprint, dt.datetime.now(dt.UTC)])
         set_commit_message(con, "schema")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = ?",
+        [CATALOG_ALIAS, name],
+    ).fetchone()[0])
+
+
+def _applied_migrations(con: duckdb.DuckDBPyConnection) -> set[int]:
+    if not _relation_exists(con, SCHEMA_MIGRATIONS.name):
+        return set()
+    return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def _derived_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    if not _relation_exists(con, SCHEMA_DERIVED.name):
+        return None
+    row = con.execute("SELECT max(fingerprint) FROM schema_derived").fetchone()
+    return row[0] if row else None
 
 
 def set_commit_message(con: duckdb.DuckDBPyConnection, message: str) -> None:
@@ -173,6 +202,30 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, staging: Path, table: str) ->
     ).fetchone()[0]
 
 
+def _replace_changed(con: duckdb.DuckDBPyConnection, staging: Path, table: str) -> int:
+    """Make ``table`` hold exactly its staged rows, deleting and inserting only the rows that changed.
+
+    Why not DELETE all and INSERT all: every snapshot within the retention would keep its own full
+    copy of the table (`akhbar maintain`); most rows are the same from one run to the next.
+    Returns the rows inserted.
+    """
+    file_list = "[" + ", ".join(f"'{f}'" for f in staged_files(staging, table)) + "]"
+    staged_columns = {
+        row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({file_list})").fetchall()
+    }
+    columns = [c for c in table_columns(con, table) if c in staged_columns]
+    column_sql = ", ".join(f'"{c}"' for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT {column_sql} FROM read_parquet({file_list})")
+    same = " AND ".join(f'{table}."{c}" IS NOT DISTINCT FROM staged_rows."{c}"' for c in columns)
+    con.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM staged_rows WHERE {same})")
+    inserted = con.execute(
+        f"INSERT INTO {table} ({column_sql}) SELECT {column_sql} FROM staged_rows "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same})"
+    ).fetchone()[0]
+    con.execute("DROP TABLE staged_rows")
+    return inserted
+
+
 def commit_run(
     con: duckdb.DuckDBPyConnection,
     staging: Path,
@@ -201,8 +254,9 @@ def commit_run(
                 con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
             if table in REPLACED_TABLES and staged_files(staging, table):
-                con.execute(f"DELETE FROM {table}")
-            inserted[table] = _insert_staged(con, staging, table)
+                inserted[table] = _replace_changed(con, staging, table)
+            else:
+                inserted[table] = _insert_staged(con, staging, table)
             crash_point("mid-commit")
         insert_runs_row(con, run_row)
         set_commit_message(con, str(run_row["run_id"]))

@@ -1,4 +1,10 @@
--- Migration 2: the `maintenance` relation, one row per `akhbar maintain` pass.
+-- Migration 2: `schema_derived` (what the views were last re-created from) and `maintenance`
+-- (one row per `akhbar maintain` pass).
+
+CREATE TABLE IF NOT EXISTS schema_derived (
+    "fingerprint" VARCHAR,
+    "applied_at"  TIMESTAMP WITH TIME ZONE
+);
 
 CREATE TABLE IF NOT EXISTS maintenance (
     "started_at"        TIMESTAMP WITH TIME ZONE,
