@@ -64,6 +64,22 @@ def _text_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
+def _scanned_files(root: Path) -> int:
+    """Data and delete files the current snapshot references: what a query scans."""
+    from warehouse.store import CATALOG_ALIAS, open_reader
+
+    con = open_reader(root)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_type = 'BASE TABLE'",
+            [CATALOG_ALIAS]).fetchall()]
+        return sum(con.execute(
+            f"SELECT count(data_file) + count(delete_file) FROM ducklake_list_files('{CATALOG_ALIAS}', '{table}')"
+        ).fetchone()[0] for table in tables)
+    finally:
+        con.close()
+
+
 def _query_seconds(root: Path) -> dict[str, float]:
     """The median wall time of each example query, on a fresh reader as `akhbar sql` uses."""
     from warehouse.store import open_reader
@@ -117,7 +133,8 @@ def main() -> None:
                 last_snapshot = _redate(catalog, last_snapshot, now + dt.timedelta(minutes=5), real_start)
             if night % 10 == 9 or night == NIGHTS - 1:
                 count, size = maintenance.data_files(WarehousePaths(nightly))
-                print(f"night {night + 1:>3}: {count} data files, {size / 2**20:.1f} MiB, "
+                print(f"night {night + 1:>3}: {count} data files ({_scanned_files(nightly)} in the current snapshot), "
+                      f"{size / 2**20:.1f} MiB, "
                       f"{len(passes)} maintenance passes, {time.perf_counter() - clock:.0f} s", flush=True)
         nights_seconds = time.perf_counter() - clock
 
@@ -131,12 +148,14 @@ def main() -> None:
         files_nightly, bytes_nightly = maintenance.data_files(WarehousePaths(nightly))
         files_one, bytes_one = maintenance.data_files(WarehousePaths(one_run))
         queries_nightly, queries_one = _query_seconds(nightly), _query_seconds(one_run)
+        scanned_nightly, scanned_one = _scanned_files(nightly), _scanned_files(one_run)
 
     size_ratio = bytes_nightly / bytes_one
     query_ratio = sum(queries_nightly.values()) / sum(queries_one.values())
     print(f"{NIGHTS} nights of {FILES_PER_NIGHT} files in {nights_seconds:.0f} s; one run of the same "
           f"{len(files)} files in {one_run_seconds:.0f} s")
-    print(f"data files: {files_nightly} after {NIGHTS} nights (bound < {BOUNDS['files']}), {files_one} in one run")
+    print(f"data files in the folder: {files_nightly} after {NIGHTS} nights (bound < {BOUNDS['files']}), "
+          f"{files_one} in one run; in the current snapshot (what queries scan): {scanned_nightly} vs {scanned_one}")
     print(f"size: {bytes_nightly / 2**20:.2f} MiB vs {bytes_one / 2**20:.2f} MiB in one run: "
           f"{size_ratio:.2f}x (bound <= {BOUNDS['size']}x)")
     print(f"{'query':<24}{'nightly ms':>12}{'one run ms':>12}{'ratio':>8}")
