@@ -119,6 +119,7 @@ def maintain(
     with WriterLock(paths.lock, timeout_s=lock_timeout_s):
         con = open_writer(root)
         try:
+            con.execute("SET enable_progress_bar = false")  # the pass prints its own lines
             if retain_days is not None:
                 set_retention(con, retain_days)
             retain = retention(con)
@@ -128,8 +129,9 @@ def maintain(
             snapshots_before = _snapshot_count(con)
             report(f"merging adjacent files ({files_before} files, {_mib(bytes_before)})")
             con.execute("BEGIN")
-            # Files mostly deleted (the rows of `boilerplate_lines` a run replaced) are rewritten first.
-            con.execute(f"CALL ducklake_rewrite_data_files('{CATALOG_ALIAS}')")
+            # Files with deleted rows (those of `boilerplate_lines` a run replaced) are rewritten first:
+            # a file with deletes is never merged, so each run would leave one more behind.
+            con.execute(f"CALL ducklake_rewrite_data_files('{CATALOG_ALIAS}', delete_threshold => 0)")
             merged = con.execute(
                 f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}', max_file_size => {MERGE_MAX_FILE_BYTES})"
             ).fetchall()
