@@ -38,6 +38,9 @@ DEFAULT_INTERVAL = dt.timedelta(days=1)  # a completed run maintains when the la
 # disk through the grace period, so without a bound every night would rewrite (and keep twice) the
 # whole of every table. A year of nights gives tables of a few 1-2 MiB files each.
 MERGE_MAX_FILE_BYTES = 2**20
+# A file with deleted rows is never merged; it is rewritten once this share of its rows is deleted.
+# Rewriting sooner would keep a full copy of `boilerplate_lines` per night within the retention.
+REWRITE_DELETED_SHARE = 0.5
 # The retention and the grace live in the warehouse, as DuckLake's own options.
 RETAIN_OPTION = "expire_older_than"
 GRACE_OPTION = "delete_older_than"
@@ -129,9 +132,11 @@ def maintain(
             snapshots_before = _snapshot_count(con)
             report(f"merging adjacent files ({files_before} files, {_mib(bytes_before)})")
             con.execute("BEGIN")
-            # Files with deleted rows (those of `boilerplate_lines` a run replaced) are rewritten first:
-            # a file with deletes is never merged, so each run would leave one more behind.
-            con.execute(f"CALL ducklake_rewrite_data_files('{CATALOG_ALIAS}', delete_threshold => 0)")
+            # Files with many deleted rows (those of `boilerplate_lines` a run replaced) are rewritten
+            # first: a file with deletes is never merged, so each run would leave one more behind.
+            con.execute(
+                f"CALL ducklake_rewrite_data_files('{CATALOG_ALIAS}', delete_threshold => {REWRITE_DELETED_SHARE})"
+            )
             merged = con.execute(
                 f"CALL ducklake_merge_adjacent_files('{CATALOG_ALIAS}', max_file_size => {MERGE_MAX_FILE_BYTES})"
             ).fetchall()
