@@ -111,7 +111,8 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
     with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
         return ingest(str(args.input), str(args.warehouse), batch_size=args.batch_size,
                       lock_timeout_s=args.lock_timeout, max_file_bytes=args.max_file_bytes,
-                      include=list(args.folder_filter.include), exclude=list(args.folder_filter.exclude))
+                      include=list(args.folder_filter.include), exclude=list(args.folder_filter.exclude),
+                      maintain=not args.no_maintain)
 
 
 def _stopped(signal_name: str, source: Path, root: Path, started: dt.datetime) -> int:
@@ -183,6 +184,7 @@ def _exit_on_closed_pipe() -> int:
 def cmd_sql(args: argparse.Namespace) -> int:
     from flows.sql_command import QueryError, interactive, run_statements
     from warehouse.store import WarehouseMissingError, open_reader
+    from warehouse.timetravel import AsOfError, resolve_as_of
 
     if args.max_rows is not None and args.max_rows < 0:
         return _usage_error("--max-rows must be 0 or more")
@@ -191,8 +193,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except _Usage as error:
         return _usage_error(str(error))
     try:
-        con = open_reader(args.warehouse)
-    except WarehouseMissingError as error:
+        version = None if args.as_of is None else resolve_as_of(args.warehouse, args.as_of)
+        con = open_reader(args.warehouse, snapshot_version=version)
+    except (WarehouseMissingError, AsOfError) as error:
         return _failure(str(error))
     try:
         if sql is None:
@@ -204,6 +207,36 @@ def cmd_sql(args: argparse.Namespace) -> int:
         return _exit_on_closed_pipe()
     finally:
         con.close()
+    return EXIT_OK
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    from warehouse.maintenance import maintain
+    from warehouse.store import WarehouseMissingError
+
+    if args.retain_days is not None and args.retain_days < 0:
+        return _usage_error(f"--retain-days must be 0 or more, not {args.retain_days}")
+    try:
+        summary = maintain(args.warehouse, retain_days=args.retain_days, lock_timeout_s=args.lock_timeout,
+                           report=lambda line: print(f"  {line}", flush=True))
+    except (WarehouseMissingError, WarehouseBusyError) as error:
+        return _failure(str(error))
+    except Exception as error:
+        return _failure(f"maintenance failed: {type(error).__name__}: {error}")
+    print(summary.text())
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from warehouse.backup import BackupError, backup
+    from warehouse.store import WarehouseMissingError
+
+    try:
+        summary = backup(args.warehouse, args.dest)
+    except (WarehouseMissingError, BackupError) as error:
+        return _failure(str(error))
+    print(f"akhbar backup: {args.warehouse} -> {args.dest} ({summary.files} data files, "
+          f"{summary.bytes / 2**20:.2f} MiB)")
     return EXIT_OK
 
 
@@ -303,7 +336,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     else:
         trigger = local_trigger(source, root, batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
                                 max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
-                                exclude=list(args.folder_filter.exclude))
+                                exclude=list(args.folder_filter.exclude), maintain=not args.no_maintain)
     try:
         FolderWatcher(source, root, _stopped_by_signals(trigger), _watch_config(args), args.folder_filter).run(stop)
     except KeyboardInterrupt as interrupt:
@@ -374,6 +407,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         input_dir=source, warehouse_dir=root, cron=args.cron, timezone=args.timezone,
         lock_timeout_s=args.lock_timeout, batch_size=args.batch_size, max_file_bytes=args.max_file_bytes,
+        maintain=not args.no_maintain,
         watch=not args.no_watch, watch_config=_watch_config(args), folder_filter=args.folder_filter,
     )
     try:
@@ -468,6 +502,21 @@ def _report_runs() -> int:
     return DEFAULT_RUNS
 
 
+class _StoredInWarehouse(_Default):
+    """An option whose value, when not given, is the one stored in the warehouse: None here; the help
+    shows the built-in default used when the warehouse stores none."""
+
+    @property
+    def value(self) -> object:
+        return None
+
+
+def _retain_days() -> int:
+    from warehouse.maintenance import DEFAULT_RETAIN_DAYS
+
+    return DEFAULT_RETAIN_DAYS
+
+
 def _seconds(value: object) -> str:
     return f"{value:.0f}"
 
@@ -496,6 +545,8 @@ def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default)
     parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
                         help="never read files matching PATTERN (gitignore syntax, like a line of the input "
                              "folder's .akhbarignore; repeat, or separate with commas)")
+    parser.add_argument("--no-maintain", action="store_true",
+                        help="do not run the daily maintenance after a completed run (see `akhbar maintain`)")
     parser.add_argument("--webhook-url", default=None,
                         help="POST a JSON notice here when a run or an error expectation fails "
                              "(default: $AKHBAR_WEBHOOK_URL)")
@@ -540,6 +591,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--max-rows", type=int, default=None, metavar="N", help="print at most N rows per result")
     sql.add_argument("-f", "--file", type=Path, default=None, metavar="FILE",
                      help="read the statements from FILE ('-': standard input)")
+    sql.add_argument("--as-of", default=None, metavar="RUN_ID|TIMESTAMP",
+                     help="query the warehouse as it was right after that run, or at that time (within the "
+                          "retention of `akhbar maintain`)")
     sql.add_argument("query", nargs="?", default=None,
                      help="statements separated by ';' ('-': standard input); every result is printed, in "
                           "order; every warehouse relation is visible unqualified")
@@ -576,6 +630,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-watch", action="store_true",
                        help="serve the deployments without watching the folder")
     serve.set_defaults(handler=cmd_serve)
+
+    maintain = commands.add_parser("maintain", help="merge small files, expire old snapshots, delete unused files")
+    maintain.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    maintain.add_argument("--retain-days", type=int, default=_StoredInWarehouse(_retain_days), metavar="N",
+                          help="keep snapshots (for --as-of) this many days; stored in the warehouse for later "
+                               "passes (default: the stored value, else %(default)s)")
+    maintain.add_argument("--lock-timeout", type=float, default=WRITER_LOCK_TIMEOUT,
+                          help="seconds to wait for a running writer (default: %(default)s)")
+    maintain.set_defaults(handler=cmd_maintain)
+
+    backup = commands.add_parser("backup", help="a consistent copy of the warehouse, safe during a run")
+    backup.add_argument("dest", type=Path, help="new or empty folder for the copy")
+    backup.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")
+    backup.set_defaults(handler=cmd_backup)
 
     report = commands.add_parser("report", help="recent runs and failed validations")
     report.add_argument("--warehouse", type=Path, default=None, help="warehouse folder (default: $AKHBAR_WAREHOUSE)")

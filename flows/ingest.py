@@ -43,8 +43,8 @@ from transforms.pipeline import (
 )
 from transforms.read import ReadConfig
 from transforms.schema import RUNS
+from warehouse import maintenance, store
 from warehouse import staging as staged
-from warehouse import store
 from warehouse.faults import crash_point
 from warehouse.history import Snapshot, StoredBodies, open_snapshot
 from warehouse.lock import DEFAULT_TIMEOUT_S, WriterLock
@@ -102,6 +102,20 @@ def record_failure_task(root: Path, staging: Path, run_row: dict[str, Any]) -> N
         store.record_failed_run(con, staging, run_row)
     finally:
         con.close()
+
+
+@task(name="maintain", cache_policy=NO_CACHE)
+def maintain_task(root: Path, lock_timeout_s: float) -> None:
+    """The daily maintenance pass, when due; its failure is logged, never the run's."""
+    logger = get_run_logger()
+    if not maintenance.is_due(root):
+        return
+    try:
+        summary = maintenance.maintain(root, lock_timeout_s=lock_timeout_s, report=logger.info)
+    except Exception as error:
+        logger.error("maintenance failed (the run's commit stands): %s: %s", type(error).__name__, error)
+        return
+    logger.info("%s", summary.text())
 
 
 def _steps(staging: Path) -> PassSteps:
@@ -166,10 +180,13 @@ def ingest(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    maintain: bool = True,
 ) -> RunSummary:
     """Ingest every new or changed file under ``input_dir`` into the warehouse at ``warehouse_dir``.
 
     ``include``/``exclude``: gitignore-syntax patterns (``transforms.discover.FolderFilter``).
+    A completed run then maintains the warehouse when that is due (`warehouse.maintenance`), after
+    releasing the writer lock, unless ``maintain`` is off.
     """
     logger = get_run_logger()
     clock = time.perf_counter()
@@ -232,6 +249,8 @@ def ingest(
             raise RunFailedError(summary.reason) from error
         finally:
             store.clear_staging(paths)
+    if maintain:
+        maintain_task(root, lock_timeout_s)
     summary = replace(summary, seconds=time.perf_counter() - clock)
     logger.info("run summary: %s", asdict(summary))
     return summary

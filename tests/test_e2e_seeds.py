@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.warehouse_state import query, state, unreferenced_files
+from warehouse.store import open_reader
+from warehouse.timetravel import resolve_as_of
 
 pytestmark = pytest.mark.e2e
 
@@ -144,11 +146,19 @@ def test_seeds_in_two_runs_equal_one_run(loaded_seeds, tmp_path):
     pieces_input.mkdir()
     two = tmp_path / "two"
     seeds = sorted(SEEDS.iterdir())
+    run_ids = []
     for piece in (seeds[3:], seeds[:3]):
         for path in piece:
             shutil.copy2(path, pieces_input / path.name)
-        ingest(pieces_input, two)
+        run_ids.append(ingest(pieces_input, two).run_id)
     assert state(two) == state(one)
+    # Each run's commit is a snapshot named by its run id: `akhbar sql --as-of` shows the state after it.
+    con = open_reader(two, snapshot_version=resolve_as_of(two, run_ids[0]))
+    try:
+        assert con.execute("SELECT list(run_id) FROM runs").fetchone()[0] == run_ids[:1]
+        assert con.execute("SELECT count(*) FROM ingest_ledger").fetchone()[0] == 2
+    finally:
+        con.close()
 
 
 def test_exact_duplicate_and_changed_file(prefect_api_url, seed_input, warehouse_dir):

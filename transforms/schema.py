@@ -276,7 +276,7 @@ ARTICLE_MINHASH = _relation(
 
 BOILERPLATE_LINES = _relation(
     "boilerplate_lines", "lines each publisher repeats across many different articles (footers, share buttons, "
-    "'read also'); learned from every article seen; rewritten whole by each run",
+    "'read also'); learned from every article seen; each run replaces the rows that changed",
     ("publisher", pl.String(), "the publisher the line belongs to"),
     ("line_key", pl.String(), "hash of the paragraph's match_key without spaces: what is compared"),
     ("line", pl.String(), "the paragraph as shown in one of its articles; null while it is in only one"),
@@ -288,10 +288,39 @@ BOILERPLATE_LINES = _relation(
      "the rest are candidates still counting up"),
 )
 
+SCHEMA_MIGRATIONS = _relation(
+    "schema_migrations", "one row per schema migration applied to this warehouse (warehouse/migrations/)",
+    ("version", pl.Int32(), "the migration's number: migrations apply in this order, each once"),
+    ("name", pl.String(), "what the migration does, from its file name"),
+    ("applied_at", UTC_TIMESTAMP, "when this warehouse got it"),
+)
+
+SCHEMA_DERIVED = _relation(
+    "schema_derived", "what the views and macros were last re-created from: a writer start with the same "
+    "definitions changes nothing (no empty snapshot)",
+    ("fingerprint", pl.String(), "SHA-256 of every derived statement, in order"),
+    ("applied_at", UTC_TIMESTAMP, "when they were re-created"),
+)
+
+MAINTENANCE = _relation(
+    "maintenance", "one row per maintenance pass (`akhbar maintain`, or the one a run does when it is due)",
+    ("started_at", UTC_TIMESTAMP, "when the pass started"),
+    ("finished_at", UTC_TIMESTAMP, "when the pass finished"),
+    ("retain_days", pl.Int32(), "snapshots older than this many days were expired"),
+    ("files_before", pl.Int32(), "Parquet data files in the folder before the pass"),
+    ("files_after", pl.Int32(), "Parquet data files in the folder after the pass"),
+    ("bytes_before", pl.Int64(), "their bytes before"),
+    ("bytes_after", pl.Int64(), "their bytes after"),
+    ("files_merged", pl.Int32(), "small files rewritten into larger ones"),
+    ("snapshots_before", pl.Int32(), "catalog snapshots before the pass"),
+    ("snapshots_expired", pl.Int32(), "snapshots expired (no longer reachable with --as-of)"),
+    ("files_deleted", pl.Int32(), "unreferenced files deleted (only those unused for the grace period)"),
+)
+
 # In the order the warehouse creates them.
 TABLES: tuple[Relation, ...] = (
     ARTICLES, ENTITY_MENTIONS, DUPLICATES, LEDGER_HISTORY, RUNS, VALIDATION_RESULTS, QUARANTINE, ARTICLE_MINHASH,
-    BOILERPLATE_LINES, STORY_LEDGER,
+    BOILERPLATE_LINES, STORY_LEDGER, SCHEMA_MIGRATIONS, SCHEMA_DERIVED, MAINTENANCE,
 )
 
 # --- warehouse views (SQL in warehouse/views.sql; the warehouse checks each against these) -------

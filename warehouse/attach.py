@@ -22,14 +22,17 @@ def _literal(text: str) -> str:
 
 def attach_statements(root: Path) -> list[str]:
     """The statements, in order, that attach the warehouse at ``root`` read-only and make it current."""
-    catalog = WarehousePaths(Path(root).resolve()).catalog
-    if not catalog.exists():
+    paths = WarehousePaths(Path(root).resolve())
+    if not paths.catalog.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
+    # The data path is the folder's own `data/`, wherever the folder is now (the catalog remembers
+    # where it was created: a moved or copied warehouse must not read the original's files).
+    options = f"READ_ONLY, DATA_PATH {_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH true"
     return [
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
         *(f"LOAD {_literal(path)}" for path in extension_files()),
-        f"ATTACH {_literal(f'ducklake:sqlite:{catalog}')} AS {CATALOG_ALIAS} (READ_ONLY)",
+        f"ATTACH {_literal(f'ducklake:sqlite:{paths.catalog}')} AS {CATALOG_ALIAS} ({options})",
         f"USE {CATALOG_ALIAS}",
     ]
 

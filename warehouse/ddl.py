@@ -1,12 +1,13 @@
 """The warehouse DDL, generated from `transforms.schema`; the views stay SQL in `views.sql`.
 
 DuckLake stores every table as Parquet, so each polars dtype maps to the DuckDB type whose Parquet
-form it reads back as. Tables are created with CREATE ... IF NOT EXISTS (additive changes only).
-Everything derived from them (views, the Arabic search macros, the COMMENT ON of every relation and
-column) is replaced on every writer start by `derived_statements`, so a warehouse always carries the
-current definitions. The DuckLake catalog stores macros and comments on tables, columns and views, so
-any client that attaches it sees them; it refuses comments on a view's columns and on macros (those
-are documented in the view's comment and in SCHEMA.md).
+form it reads back as. Tables reach a warehouse through the numbered migrations
+(`warehouse/migrations/`). Everything derived from them (views, the Arabic search macros, the
+COMMENT ON of every relation and column) is replaced by `derived_statements` on a writer start
+whenever it changed, so a warehouse always carries the current definitions. The DuckLake catalog
+stores macros and comments on tables, columns and views, so any client that attaches it sees
+them; it refuses comments on a view's columns and on macros (those are documented in the view's
+comment and in SCHEMA.md).
 """
 
 from __future__ import annotations
@@ -70,9 +71,14 @@ def view_statements() -> list[tuple[str, str]]:
     return statements
 
 
-def schema_statements() -> list[tuple[str, str]]:
-    """(table name, statement) for every table, in the order they are created (when missing)."""
+def table_statements() -> list[tuple[str, str]]:
+    """(table name, CREATE TABLE IF NOT EXISTS) for every declared table, as the schema says it is today."""
     return [(relation.name, create_table(relation)) for relation in TABLES]
+
+
+def schema_statements() -> list[tuple[str, str]]:
+    """(relation name, statement): every table, then every derived relation, in the order they are created."""
+    return table_statements() + derived_statements()
 
 
 # --- Arabic search macros --------------------------------------------------------------------
@@ -197,7 +203,7 @@ def comment_statements() -> list[tuple[str, str]]:
 
 
 def derived_statements() -> list[tuple[str, str]]:
-    """(name, statement): views, macros and comments, idempotent, applied on every writer start."""
+    """(name, statement): views, macros and comments, idempotent; a writer start applies them when they changed."""
     views = view_statements()
     declared = [relation.name for relation in VIEWS]
     if [name for name, _ in views] != declared:

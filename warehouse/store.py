@@ -8,6 +8,8 @@ PyPI packages ``duckdb-extension-*``, never from the network.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,12 +21,14 @@ import duckdb
 import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
-from transforms.schema import TABLES
-from warehouse.ddl import derived_statements, duckdb_type, quote, schema_statements
+from transforms.schema import SCHEMA_DERIVED, SCHEMA_MIGRATIONS
+from warehouse.ddl import create_table, derived_statements
 from warehouse.faults import crash_point
+from warehouse.migrations import pending
 from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
 
 CATALOG_ALIAS = "wh"
+COMMIT_AUTHOR = "akhbar"
 
 
 class WarehouseMissingError(RuntimeError):
@@ -86,58 +90,108 @@ def _bare_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_reader(root: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with every warehouse relation visible unqualified."""
+def _attach(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, options: str) -> None:
+    """Attach the warehouse with its data path as the folder it is in now.
+
+    The catalog remembers the absolute data path it was created with; passing this folder's ``data/``
+    with OVERRIDE_DATA_PATH on every attach, reader and writer, is what lets a moved or copied
+    warehouse read and write where it is, never at its old place (the file paths inside the catalog
+    are relative to the data path).
+    """
+    con.execute(
+        f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} "
+        f"(DATA_PATH '{paths.data}/', OVERRIDE_DATA_PATH true{options})"
+    )
+    con.execute(f"USE {CATALOG_ALIAS}")
+
+
+def open_reader(root: Path, snapshot_version: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with every warehouse relation visible unqualified; at ``snapshot_version``
+    (see `warehouse.timetravel`) it sees the warehouse as it was then."""
     paths = WarehousePaths(root)
     if not paths.catalog.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
     con = _bare_connection()
-    con.execute(f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} (READ_ONLY)")
-    con.execute(f"USE {CATALOG_ALIAS}")
+    at = "" if snapshot_version is None else f", SNAPSHOT_VERSION {int(snapshot_version)}"
+    _attach(con, paths, f", READ_ONLY{at}")
     return con
 
 
 def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
-    """The writer's connection: creates the warehouse on first use and applies the schema.
+    """The writer's connection: creates the warehouse on first use, migrates it, re-creates its views.
 
-    Call only while holding the writer lock. Removes Parquet files that no committed snapshot
-    references: they are what a run killed mid-commit leaves behind.
+    Call only while holding the writer lock. Removes Parquet files that the catalog does not know at
+    all: they are what a run killed mid-commit leaves behind, never committed, so no reader can be
+    scanning them. Files that only old snapshots reference are `akhbar maintain`'s to delete, after
+    a grace period (`warehouse.maintenance`).
     """
     paths = WarehousePaths(root)
     paths.data.mkdir(parents=True, exist_ok=True)
     con = _bare_connection()
     # Inlining would keep small inserts inside the catalog instead of Parquet: turn it off.
-    con.execute(
-        f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} "
-        f"(DATA_PATH '{paths.data}/', DATA_INLINING_ROW_LIMIT 0)"
-    )
-    con.execute(f"USE {CATALOG_ALIAS}")
+    _attach(con, paths, ", DATA_INLINING_ROW_LIMIT 0")
     _apply_schema(con)
     con.execute(f"CALL ducklake_delete_orphaned_files('{CATALOG_ALIAS}', cleanup_all => true)")
-    con.execute(f"CALL ducklake_cleanup_old_files('{CATALOG_ALIAS}', cleanup_all => true)")
     return con
 
 
 def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables that do not exist yet and add the columns a table lacks (a warehouse made by
-    an older version), then replace every view, macro and comment (so a warehouse always carries the
-    current ones), in one transaction (one catalog snapshot)."""
-    existing = {
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [CATALOG_ALIAS]
-        ).fetchall()
-    }
-    missing = [sql for name, sql in schema_statements() if name not in existing]
-    added = [
-        f"ALTER TABLE {relation.name} ADD COLUMN {quote(column.name)} {duckdb_type(column.dtype)}"
-        for relation in TABLES if relation.name in existing
-        for column in relation.columns if column.name not in set(table_columns(con, relation.name))
-    ]
+    """Apply the pending migrations, then re-create views and macros: one transaction, one snapshot.
+
+    A warehouse made before migrations existed has no `schema_migrations` yet: migration 1 creates
+    only what is missing (nothing, there), so it is recorded as applied and the later ones follow.
+    When no migration is pending and the derived statements are those last applied (`schema_derived`),
+    nothing is written: a writer start does not add an empty snapshot.
+    """
+    derived = derived_statements()
+    fingerprint = hashlib.sha256("\n;\n".join(sql for _, sql in derived).encode()).hexdigest()
+    todo = pending(_applied_migrations(con))
+    if not todo and _derived_fingerprint(con) == fingerprint:
+        return
     con.execute("BEGIN")
-    for sql in [*added, *missing, *(statement for _, statement in derived_statements())]:
-        con.execute(sql)
-    con.execute("COMMIT")
+    try:
+        con.execute(create_table(SCHEMA_MIGRATIONS))
+        for migration in todo:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.name, dt.datetime.now(dt.UTC)],
+            )
+        for _, statement in derived:
+            con.execute(statement)
+        con.execute("DELETE FROM schema_derived")
+        con.execute("INSERT INTO schema_derived VALUES (?, ?)", [fingerprint, dt.datetime.now(dt.UTC)])
+        set_commit_message(con, "schema")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_name = ?",
+        [CATALOG_ALIAS, name],
+    ).fetchone()[0])
+
+
+def _applied_migrations(con: duckdb.DuckDBPyConnection) -> set[int]:
+    if not _relation_exists(con, SCHEMA_MIGRATIONS.name):
+        return set()
+    return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def _derived_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    if not _relation_exists(con, SCHEMA_DERIVED.name):
+        return None
+    row = con.execute("SELECT max(fingerprint) FROM schema_derived").fetchone()
+    return row[0] if row else None
+
+
+def set_commit_message(con: duckdb.DuckDBPyConnection, message: str) -> None:
+    """Name the open transaction's snapshot: a run's commit carries its run id (`akhbar sql --as-of`)."""
+    con.execute(f"CALL ducklake_set_commit_message('{CATALOG_ALIAS}', ?, ?)", [COMMIT_AUTHOR, message])
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -163,6 +217,30 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, staging: Path, table: str) ->
     return con.execute(
         f"INSERT INTO {table} ({column_sql}) SELECT {column_sql} FROM read_parquet({file_list})"
     ).fetchone()[0]
+
+
+def _replace_changed(con: duckdb.DuckDBPyConnection, staging: Path, table: str) -> int:
+    """Make ``table`` hold exactly its staged rows, deleting and inserting only the rows that changed.
+
+    Why not DELETE all and INSERT all: every snapshot within the retention would keep its own full
+    copy of the table (`akhbar maintain`); most rows are the same from one run to the next.
+    Returns the rows inserted.
+    """
+    file_list = "[" + ", ".join(f"'{f}'" for f in staged_files(staging, table)) + "]"
+    staged_columns = {
+        row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({file_list})").fetchall()
+    }
+    columns = [c for c in table_columns(con, table) if c in staged_columns]
+    column_sql = ", ".join(f'"{c}"' for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT {column_sql} FROM read_parquet({file_list})")
+    same = " AND ".join(f'{table}."{c}" IS NOT DISTINCT FROM staged_rows."{c}"' for c in columns)
+    con.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM staged_rows WHERE {same})")
+    inserted = con.execute(
+        f"INSERT INTO {table} ({column_sql}) SELECT {column_sql} FROM staged_rows "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same})"
+    ).fetchone()[0]
+    con.execute("DROP TABLE staged_rows")
+    return inserted
 
 
 def commit_run(
@@ -194,10 +272,12 @@ def commit_run(
                 con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
             if table in REPLACED_TABLES and staged_files(staging, table):
-                con.execute(f"DELETE FROM {table}")
-            inserted[table] = _insert_staged(con, staging, table)
+                inserted[table] = _replace_changed(con, staging, table)
+            else:
+                inserted[table] = _insert_staged(con, staging, table)
             crash_point("mid-commit")
         insert_runs_row(con, run_row)
+        set_commit_message(con, str(run_row["run_id"]))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -220,6 +300,7 @@ def record_failed_run(
     try:
         _insert_staged(con, staging, "validation_results")
         insert_runs_row(con, run_row)
+        set_commit_message(con, str(run_row["run_id"]))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
