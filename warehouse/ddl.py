@@ -77,8 +77,9 @@ def table_statements() -> list[tuple[str, str]]:
 
 
 def schema_statements() -> list[tuple[str, str]]:
-    """(relation name, statement): every table, then every derived relation, in the order they are created."""
-    return table_statements() + derived_statements()
+    """(table name, statement) for every table as the schema declares it, in order (what the migrations
+    must reach; the derived views, macros and comments are `derived_statements`)."""
+    return table_statements()
 
 
 # --- Arabic search macros --------------------------------------------------------------------
