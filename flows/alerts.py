@@ -85,7 +85,8 @@ def _resources(config: AlertConfig) -> dict[str, Any]:
 
 
 def _hours(span: timedelta) -> str:
-    return f"{span.total_seconds() / 3600:g} hours"
+    seconds = span.total_seconds()
+    return f"{seconds / 3600:g} hours" if seconds % 3600 == 0 else f"{seconds:g} seconds"
 
 
 def automations(config: AlertConfig, blocks: Sequence[UUID]) -> list[AutomationCore]:
