@@ -135,6 +135,24 @@ def test_payload_only_for_failed_runs_or_error_expectations() -> None:
     assert early is not None and early["failed_expectations"] == []
 
 
+def _validation_event(run_id: str, timeout: float = 30.0):
+    """The run's `akhbar.validation.failed` event, once the test server has stored it."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    from flows.notify import VALIDATION_FAILED_EVENT
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            page = client.read_events(EventFilter(event=EventNameFilter(name=[VALIDATION_FAILED_EVENT])), limit=50)
+        found = [event for event in page.events if event.payload.get("run_id") == run_id]
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, f"{len(found)} {VALIDATION_FAILED_EVENT} events for run {run_id}"
+            return found[0]
+        time.sleep(0.5)
+
+
 @pytest.mark.e2e
 def test_run_with_a_quarantined_article_notifies(prefect_api_url, tmp_path: Path, receiver: Receiver,
                                                  monkeypatch) -> None:
@@ -154,6 +172,15 @@ def test_run_with_a_quarantined_article_notifies(prefect_api_url, tmp_path: Path
     failed = {(f["suite"], f["expectation"], f["column"]) for f in body["failed_expectations"]}
     assert ("articles", "expect_column_values_to_be_in_set", "lang") in failed
     assert all(f["severity"] == "error" for f in body["failed_expectations"])
+
+    # The run also emitted an event for automations, tied to its warehouse and to its flow run.
+    event = _validation_event(summary.run_id)
+    assert event.resource.id == "akhbar.warehouse.wh" and event.resource["akhbar.severity"] == "error"
+    assert event.resource["akhbar.warehouse.path"] == str((tmp_path / "wh").resolve())
+    assert f"prefect.flow-run.{summary.run_id}" in {related.id for related in event.related}
+    assert ("articles", "expect_column_values_to_be_in_set", "lang") in {
+        (f["suite"], f["expectation"], f["column"]) for f in event.payload["failed_expectations"]}
+    assert event.payload["failed_count"] == len(event.payload["failed_expectations"])
 
     # A dead endpoint costs a few quick retries and never fails the run.
     receiver.codes = [500] * 10
