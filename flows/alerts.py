@@ -61,8 +61,10 @@ def parse_apprise_urls(value: str | None) -> tuple[str, ...]:
     urls = tuple(url for url in re.split(r"[,\s]+", value or "") if url)
     for url in urls:
         if not apprise.Apprise().add(url):
-            scheme = url.split("://", 1)[0] if "://" in url else url[:20]
-            raise AlertConfigError(f"{APPRISE_ENV}: Apprise cannot send to a URL of scheme {scheme!r}")
+            scheme = url.split("://", 1)[0] + "://" if "://" in url else "scheme-less"
+            # Only the scheme: the rest of an Apprise URL is often a token or a password.
+            raise AlertConfigError(f"{APPRISE_ENV}: Apprise cannot use the {scheme} URL (unknown service or "
+                                   "malformed; see https://github.com/caronc/apprise/wiki)")
     return urls
 
 

@@ -114,6 +114,25 @@ def test_unreachable_endpoint_is_bounded_and_silent() -> None:
     assert notify_run(_summary("r", "failed"), _failed(), url="not a url") is False
 
 
+def test_validation_event_names_the_warehouse_and_its_worst_severity(tmp_path: Path) -> None:
+    from flows.notify import MAX_EVENT_EXPECTATIONS, VALIDATION_FAILED_EVENT, validation_event
+
+    warning = {"suite": "articles", "expectation": "expect_column_value_lengths_to_be_between", "column": "title",
+               "severity": "warning", "scope": "row", "unexpected_count": 2, "example_values": "a", "details": ""}
+    assert validation_event(_summary("r", "completed"), _failed(), tmp_path / "wh") is None
+    event = validation_event(_summary("r", "completed"), _failed(warning), tmp_path / "wh")
+    assert event is not None and event["event"] == VALIDATION_FAILED_EVENT
+    assert event["resource"] == {"prefect.resource.id": "akhbar.warehouse.wh", "prefect.resource.name": "wh",
+                                 "akhbar.warehouse.path": str(tmp_path / "wh"), "akhbar.severity": "warning"}
+    assert event["payload"]["failed_expectations"] == [
+        {k: warning[k] for k in ("suite", "expectation", "column", "severity", "scope", "unexpected_count")}]
+    many = _failed(*([warning] * MAX_EVENT_EXPECTATIONS), {**warning, "severity": "error"})
+    event = validation_event(_summary("r", "failed", "blocking"), many, tmp_path / "wh")
+    assert event["resource"]["akhbar.severity"] == "error" and event["payload"]["reason"] == "blocking"
+    assert (event["payload"]["failed_count"], len(event["payload"]["failed_expectations"])) == (
+        MAX_EVENT_EXPECTATIONS + 1, MAX_EVENT_EXPECTATIONS)
+
+
 def test_payload_only_for_failed_runs_or_error_expectations() -> None:
     warning = {"suite": "articles", "expectation": "expect_column_values_to_match_regex", "column": "url",
                "severity": "warning", "scope": "row", "unexpected_count": 2, "example_values": "a | b"}
