@@ -125,8 +125,10 @@ def automations(config: AlertConfig, blocks: Sequence[UUID]) -> list[AutomationC
         AutomationCore(
             name=NO_COMPLETED_RUN, tags=["akhbar"],
             description=f"Notifies when no flow run of {served} has completed within {_hours(config.silence)}.",
-            trigger=EventTrigger(expect={COMPLETED_EVENT}, posture=Posture.Proactive, threshold=1,
-                                 within=config.silence, **_resources(config)),
+            # `after` as well as `expect`: each completed run restarts the window, so the notice
+            # comes `silence` after the last one (without it, windows are fixed from creation).
+            trigger=EventTrigger(after={COMPLETED_EVENT}, expect={COMPLETED_EVENT}, posture=Posture.Proactive,
+                                 threshold=1, within=config.silence, **_resources(config)),
             actions=notify(silent_subject, silent_body),
         ),
     ]

@@ -46,6 +46,7 @@ def test_failed_or_crashed_runs_of_the_served_deployments_notify_every_block() -
     assert failed.trigger.posture == Posture.Reactive and failed.trigger.threshold == 1
     assert {"prefect.flow-run.Failed", "prefect.flow-run.Crashed"} <= failed.trigger.expect
     assert silent.trigger.posture == Posture.Proactive and silent.trigger.expect == {COMPLETED_EVENT}
+    assert silent.trigger.after == {COMPLETED_EVENT}  # each completed run restarts the window
     assert silent.trigger.within == timedelta(hours=26)
     for automation in (failed, silent):
         assert [action.block_document_id for action in automation.actions] == blocks
