@@ -1,6 +1,7 @@
-"""The end of a run: its Prefect artifacts and, when something failed, the webhook.
+"""The end of a run: its Prefect artifacts and, when something failed, the webhook and a Prefect event.
 
-Wiring only: the markdown comes from `warehouse.report.render`, the webhook from `flows.notify`.
+Wiring only: the markdown comes from `warehouse.report.render`, the webhook and the event from
+`flows.notify`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import polars as pl
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.notify import notify_run
+from flows.notify import emit_validation_failed, notify_run
 from flows.results import RunSummary
 from warehouse.report.render import failed_markdown
 
@@ -42,8 +43,13 @@ def failed_expectations(validation: pl.DataFrame) -> pl.DataFrame:
     return validation.filter(~pl.col("success"))
 
 
-def publish_run(summary: RunSummary, validation: pl.DataFrame, staging: Path | None = None) -> None:
-    """Publish the run's artifacts and send its webhook notice. Never raises: monitoring must not fail a run."""
+def publish_run(
+    summary: RunSummary, validation: pl.DataFrame, staging: Path | None = None, warehouse: Path | None = None
+) -> None:
+    """Publish the run's artifacts, its validation event and its webhook notice.
+
+    Never raises: monitoring must not fail a run.
+    """
     failed = pl.DataFrame()
     try:
         failed = failed_expectations(validation)
@@ -54,4 +60,6 @@ def publish_run(summary: RunSummary, validation: pl.DataFrame, staging: Path | N
                                  description=f"akhbar run {summary.run_id}: failed expectations with example rows")
     except Exception as error:  # monitoring must never fail the run it describes
         LOGGER.warning("could not publish run artifacts: %s: %s", type(error).__name__, error)
+    if warehouse is not None:
+        emit_validation_failed(summary, failed, warehouse)
     notify_run(summary, failed)

@@ -391,7 +391,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
-    from flows.serve import ServeConfig, serve
+    from flows.alerts import AlertConfigError, alert_config
+    from flows.notify import webhook_url
+    from flows.serve import FLOW_NAME, NIGHTLY, ON_ARRIVAL, ServeConfig, serve
+
+    try:
+        alerts = alert_config(FLOW_NAME, (NIGHTLY, ON_ARRIVAL), webhook_url())
+    except AlertConfigError as error:
+        return _usage_error(str(error))
 
     api = PREFECT_API_URL.value()
     if not api:
@@ -409,6 +416,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lock_timeout_s=args.lock_timeout, batch_size=args.batch_size, max_file_bytes=args.max_file_bytes,
         maintain=not args.no_maintain,
         watch=not args.no_watch, watch_config=_watch_config(args), folder_filter=args.folder_filter,
+        alerts=alerts,
     )
     try:
         serve(config)

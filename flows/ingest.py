@@ -234,7 +234,7 @@ def ingest(
             commit_task(root, staging, row, replaced)
             summary = replace(summary, finished_at=row["finished_at"])
             crash_point("after-commit")
-            publish_run(summary, validation, staging)  # artifacts and webhook; never raises
+            publish_run(summary, validation, staging, root)  # artifacts, event and webhook; never raises
         except Exception as error:
             summary = replace(summary, status="failed", reason=summary.reason or f"{type(error).__name__}: {error}")
             row = _run_row(summary, counted)
@@ -243,7 +243,7 @@ def ingest(
                 record_failure_task(root, staging, row)
             except Exception as record_error:  # the original error matters more
                 logger.error("could not record the failed run: %s", record_error)
-            publish_run(summary, validation, staging)
+            publish_run(summary, validation, staging, root)
             if isinstance(error, RunFailedError):
                 raise
             raise RunFailedError(summary.reason) from error

@@ -1,7 +1,8 @@
-"""Webhook notification when a run fails or an `error` expectation fails.
+"""Webhook notification when a run fails or an `error` expectation fails; a Prefect event for any failed expectation.
 
 The webhook is best effort: a few bounded retries with exponential backoff, then a log line.
-It never raises, so a dead notification endpoint can never fail (or slow much) a run.
+It never raises, so a dead notification endpoint can never fail (or slow much) a run. The event
+(`akhbar.validation.failed`) is for Prefect automations to match; emitting it never raises either.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -23,6 +25,9 @@ from flows.results import RunSummary
 WEBHOOK_ENV = "AKHBAR_WEBHOOK_URL"
 LOGGER = logging.getLogger("akhbar.notify")
 FAILED_FIELDS = ("suite", "expectation", "column", "severity", "scope", "unexpected_count", "details")
+VALIDATION_FAILED_EVENT = "akhbar.validation.failed"
+EVENT_FIELDS = ("suite", "expectation", "column", "severity", "scope", "unexpected_count")
+MAX_EVENT_EXPECTATIONS = 100  # an event is limited in size; the validation_results table has them all
 
 
 @dataclass(frozen=True)
@@ -107,4 +112,44 @@ def notify_run(summary: RunSummary, failed: pl.DataFrame, url: str | None = None
         return payload is not None and send_webhook(url, payload)
     except Exception as error:  # a notification must never fail the run it reports on
         LOGGER.warning("webhook notification skipped: %s: %s", type(error).__name__, error)
+        return False
+
+
+def warehouse_resource(warehouse: Path) -> dict[str, str]:
+    """The warehouse as a Prefect event resource: ``akhbar.warehouse.<folder name>``, its path a label."""
+    return {"prefect.resource.id": f"akhbar.warehouse.{warehouse.name}", "prefect.resource.name": warehouse.name,
+            "akhbar.warehouse.path": str(warehouse)}
+
+
+def validation_event(summary: RunSummary, failed: pl.DataFrame, warehouse: Path) -> dict[str, Any] | None:
+    """The `akhbar.validation.failed` event of a run (``emit_event`` arguments), None if nothing failed.
+
+    The resource carries ``akhbar.severity`` (``error`` when any failed expectation blocks or
+    quarantines, else ``warning``), so an automation can match on it without reading the payload.
+    """
+    if failed.height == 0:
+        return None
+    severities = set(failed["severity"]) if "severity" in failed.columns else set()
+    severity = "error" if "error" in severities else "warning"
+    expectations = [{name: row.get(name) for name in EVENT_FIELDS} for row in failed.iter_rows(named=True)]
+    return {
+        "event": VALIDATION_FAILED_EVENT,
+        "resource": {**warehouse_resource(warehouse), "akhbar.severity": severity},
+        "payload": {
+            "run_id": summary.run_id, "status": summary.status, "reason": summary.reason,
+            "input_dir": summary.input_dir, "failed_count": len(expectations),
+            "failed_expectations": expectations[:MAX_EVENT_EXPECTATIONS],
+        },
+    }
+
+
+def emit_validation_failed(summary: RunSummary, failed: pl.DataFrame, warehouse: Path) -> bool:
+    """Emit the run's `akhbar.validation.failed` event if any expectation failed; True if sent. Never raises."""
+    try:
+        from prefect.events import emit_event
+
+        event = validation_event(summary, failed, warehouse)
+        return event is not None and emit_event(**event) is not None
+    except Exception as error:  # an event must never fail the run it reports on
+        LOGGER.warning("validation event not emitted: %s: %s", type(error).__name__, error)
         return False

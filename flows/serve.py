@@ -6,6 +6,8 @@ with a deployment concurrency limit of 1 (further runs are queued, not dropped);
 executes one flow run at a time, and the writer lock covers anything started elsewhere, so two
 ingests never write at once. The folder watcher runs in a thread of this process and triggers
 the on-arrival deployment through the API, so every ingest is visible in the Prefect UI.
+Before serving, it creates or updates the server's automations that notify of failed, crashed
+and missing runs (`flows.alerts`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flows.alerts import AlertConfig, apply_alerts
 from flows.watch import FolderWatcher, WatchConfig, deployment_trigger
 from transforms.discover import FolderFilter
 
@@ -43,6 +46,7 @@ class ServeConfig:
     maintain: bool = True            # a completed run maintains the warehouse when due
     watch_config: WatchConfig = field(default_factory=WatchConfig)
     folder_filter: FolderFilter = field(default_factory=FolderFilter)
+    alerts: AlertConfig | None = None  # None: leave the server's automations as they are
 
 
 def build_deployments(config: ServeConfig) -> list:
@@ -100,6 +104,11 @@ def serve(config: ServeConfig) -> None:
     # Prefect's runner leaves a coroutine un-awaited when it stops on SIGTERM; the stop itself is clean.
     warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning)
     deployments = build_deployments(config)
+    if config.alerts is not None:
+        try:
+            apply_alerts(config.alerts)
+        except Exception as error:  # loud, but the schedule is still worth serving
+            LOGGER.error("alerts not set up: %s: %s", type(error).__name__, error)
     stop = threading.Event()
     watcher_thread = None
     if config.watch:

@@ -114,6 +114,25 @@ def test_unreachable_endpoint_is_bounded_and_silent() -> None:
     assert notify_run(_summary("r", "failed"), _failed(), url="not a url") is False
 
 
+def test_validation_event_names_the_warehouse_and_its_worst_severity(tmp_path: Path) -> None:
+    from flows.notify import MAX_EVENT_EXPECTATIONS, VALIDATION_FAILED_EVENT, validation_event
+
+    warning = {"suite": "articles", "expectation": "expect_column_value_lengths_to_be_between", "column": "title",
+               "severity": "warning", "scope": "row", "unexpected_count": 2, "example_values": "a", "details": ""}
+    assert validation_event(_summary("r", "completed"), _failed(), tmp_path / "wh") is None
+    event = validation_event(_summary("r", "completed"), _failed(warning), tmp_path / "wh")
+    assert event is not None and event["event"] == VALIDATION_FAILED_EVENT
+    assert event["resource"] == {"prefect.resource.id": "akhbar.warehouse.wh", "prefect.resource.name": "wh",
+                                 "akhbar.warehouse.path": str(tmp_path / "wh"), "akhbar.severity": "warning"}
+    assert event["payload"]["failed_expectations"] == [
+        {k: warning[k] for k in ("suite", "expectation", "column", "severity", "scope", "unexpected_count")}]
+    many = _failed(*([warning] * MAX_EVENT_EXPECTATIONS), {**warning, "severity": "error"})
+    event = validation_event(_summary("r", "failed", "blocking"), many, tmp_path / "wh")
+    assert event["resource"]["akhbar.severity"] == "error" and event["payload"]["reason"] == "blocking"
+    assert (event["payload"]["failed_count"], len(event["payload"]["failed_expectations"])) == (
+        MAX_EVENT_EXPECTATIONS + 1, MAX_EVENT_EXPECTATIONS)
+
+
 def test_payload_only_for_failed_runs_or_error_expectations() -> None:
     warning = {"suite": "articles", "expectation": "expect_column_values_to_match_regex", "column": "url",
                "severity": "warning", "scope": "row", "unexpected_count": 2, "example_values": "a | b"}
@@ -135,6 +154,24 @@ def test_payload_only_for_failed_runs_or_error_expectations() -> None:
     assert early is not None and early["failed_expectations"] == []
 
 
+def _validation_event(run_id: str, timeout: float = 30.0):
+    """The run's `akhbar.validation.failed` event, once the test server has stored it."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    from flows.notify import VALIDATION_FAILED_EVENT
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            page = client.read_events(EventFilter(event=EventNameFilter(name=[VALIDATION_FAILED_EVENT])), limit=50)
+        found = [event for event in page.events if event.payload.get("run_id") == run_id]
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, f"{len(found)} {VALIDATION_FAILED_EVENT} events for run {run_id}"
+            return found[0]
+        time.sleep(0.5)
+
+
 @pytest.mark.e2e
 def test_run_with_a_quarantined_article_notifies(prefect_api_url, tmp_path: Path, receiver: Receiver,
                                                  monkeypatch) -> None:
@@ -154,6 +191,15 @@ def test_run_with_a_quarantined_article_notifies(prefect_api_url, tmp_path: Path
     failed = {(f["suite"], f["expectation"], f["column"]) for f in body["failed_expectations"]}
     assert ("articles", "expect_column_values_to_be_in_set", "lang") in failed
     assert all(f["severity"] == "error" for f in body["failed_expectations"])
+
+    # The run also emitted an event for automations, tied to its warehouse and to its flow run.
+    event = _validation_event(summary.run_id)
+    assert event.resource.id == "akhbar.warehouse.wh" and event.resource["akhbar.severity"] == "error"
+    assert event.resource["akhbar.warehouse.path"] == str((tmp_path / "wh").resolve())
+    assert f"prefect.flow-run.{summary.run_id}" in {related.id for related in event.related}
+    assert ("articles", "expect_column_values_to_be_in_set", "lang") in {
+        (f["suite"], f["expectation"], f["column"]) for f in event.payload["failed_expectations"]}
+    assert event.payload["failed_count"] == len(event.payload["failed_expectations"])
 
     # A dead endpoint costs a few quick retries and never fails the run.
     receiver.codes = [500] * 10

@@ -1,22 +1,28 @@
 """`akhbar serve` against a real `prefect server start` on 127.0.0.1 (free port, temporary PREFECT_HOME).
 
 Checks what the schedule promises: both deployments registered with their schedule and a
-concurrency limit of 1, a watcher-triggered run completing, and the nightly deployment runnable.
+concurrency limit of 1, a watcher-triggered run completing, and the nightly deployment runnable;
+and what the alerts promise: a served run killed by the kernel makes the server itself notify the
+webhook and the Apprise URLs. One `akhbar serve` is shared by both tests.
 `prefect.yaml` declares the same deployments for work pools; it cannot import Python, so a test
 holds its values to the code's defaults.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -172,47 +178,214 @@ def _completed(url: str, deployment_id) -> list:
     return [r for r in runs if r.state and r.state.is_completed()]
 
 
-@pytest.mark.e2e
-def test_serve_registers_both_deployments_and_runs_them(prefect_server: str, tmp_path: Path) -> None:
-    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+@dataclass
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 that keeps every POST: (path, user agent, JSON body)."""
 
-    source, warehouse = tmp_path / "input", tmp_path / "wh"
+    url: str = ""
+    posts: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def received(self, path: str) -> list[dict]:
+        return [body for posted, _, body in self.posts if posted == path]
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"] or 0))
+            state.posts.append((self.path, self.headers.get("User-Agent", ""), json.loads(body or b"null")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class Served:
+    process: subprocess.Popen
+    source: Path
+    warehouse: Path
+    webhook_url: str
+    apprise_urls: str
+
+
+@pytest.fixture(scope="module")
+def served(prefect_server: str, receiver: Receiver, tmp_path_factory) -> Iterator[Served]:
+    """One `akhbar serve` for the module, alerting the receiver by webhook and by an Apprise URL."""
+    from flows.alerts import APPRISE_ENV
+    from flows.notify import WEBHOOK_ENV
+
+    root = tmp_path_factory.mktemp("served")
+    source, warehouse = root / "input", root / "wh"
     source.mkdir()
+    webhook, apprise = f"http://{receiver.url}/hook", f"json://{receiver.url}/apprise"
     # Its own session, so the runner's flow-run processes are stopped with it.
     process = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "serve", "--input", str(source), "--warehouse", str(warehouse),
          "--cron", "30 2 * * *", "--timezone", "Asia/Riyadh", "--settle-seconds", "1", "--sweep-seconds", "5"],
-        cwd=REPO, env={**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"},
+        cwd=REPO, env={**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+                       WEBHOOK_ENV: webhook, APPRISE_ENV: apprise},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        deployments = _wait(lambda: _deployments(prefect_server), 180, "both deployments", process)
-        nightly, on_arrival = deployments[NIGHTLY], deployments[ON_ARRIVAL]
-        assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in nightly.schedules] == [
-            ("30 2 * * *", "Asia/Riyadh", True)]
-        assert on_arrival.schedules == []
-        for deployment in (nightly, on_arrival):
-            assert deployment.global_concurrency_limit is not None
-            assert deployment.global_concurrency_limit.limit == 1
-            assert deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.ENQUEUE
-            assert deployment.parameters["input_dir"] == str(source.resolve())
-            assert deployment.parameters["warehouse_dir"] == str(warehouse.resolve())
-
-        # Files arrive: the watcher in `akhbar serve` triggers the on-arrival deployment.
-        for seed in SEEDS.iterdir():
-            shutil.copy2(seed, source)
-        _wait(lambda: _completed(prefect_server, on_arrival.id), 300, "the on-arrival run", process)
-        assert query(warehouse, "SELECT count(*) AS n FROM articles")["n"][0] == 5
-
-        # The nightly deployment runs too (triggered now instead of at 02:30): nothing new to load.
-        from prefect.deployments import run_deployment
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
-            run_deployment(f"{FLOW_NAME}/{NIGHTLY}", timeout=0, as_subflow=False)
-        _wait(lambda: _completed(prefect_server, nightly.id), 300, "the nightly run", process)
-        runs = query(warehouse, "SELECT files_loaded, files_unchanged FROM runs ORDER BY started_at").rows()
-        assert runs == [(5, 0), (0, 5)]
+        yield Served(process, source, warehouse, webhook, apprise)
     finally:
         _stop(process, signal.SIGINT, timeout=60)
     assert process.returncode == 0, process.communicate()[1][-3000:]
+
+
+@pytest.mark.e2e
+def test_serve_registers_both_deployments_and_runs_them(prefect_server: str, served: Served) -> None:
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+    process, source, warehouse = served.process, served.source, served.warehouse
+    deployments = _wait(lambda: _deployments(prefect_server), 180, "both deployments", process)
+    nightly, on_arrival = deployments[NIGHTLY], deployments[ON_ARRIVAL]
+    assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in nightly.schedules] == [
+        ("30 2 * * *", "Asia/Riyadh", True)]
+    assert on_arrival.schedules == []
+    for deployment in (nightly, on_arrival):
+        assert deployment.global_concurrency_limit is not None
+        assert deployment.global_concurrency_limit.limit == 1
+        assert deployment.concurrency_options.collision_strategy == ConcurrencyLimitStrategy.ENQUEUE
+        assert deployment.parameters["input_dir"] == str(source.resolve())
+        assert deployment.parameters["warehouse_dir"] == str(warehouse.resolve())
+
+    # Files arrive: the watcher in `akhbar serve` triggers the on-arrival deployment.
+    for seed in SEEDS.iterdir():
+        shutil.copy2(seed, source)
+    _wait(lambda: _completed(prefect_server, on_arrival.id), 300, "the on-arrival run", process)
+    assert query(warehouse, "SELECT count(*) AS n FROM articles")["n"][0] == 5
+
+    # The nightly deployment runs too (triggered now instead of at 02:30): nothing new to load.
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        run_deployment(f"{FLOW_NAME}/{NIGHTLY}", timeout=0, as_subflow=False)
+    _wait(lambda: _completed(prefect_server, nightly.id), 300, "the nightly run", process)
+    runs = query(warehouse, "SELECT files_loaded, files_unchanged FROM runs ORDER BY started_at").rows()
+    assert runs == [(5, 0), (0, 5)]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Processes below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _flow_run_process(served_pid: int, flow_run_id) -> int | None:
+    """The process the runner of `akhbar serve` started for this flow run (it has the run's id in its env)."""
+    marker = f"PREFECT__FLOW_RUN_ID={flow_run_id}".encode()
+    for pid in _descendants(served_pid):
+        try:
+            if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def _automations(url: str) -> dict:
+    from flows.alerts import AUTOMATION_NAMES
+
+    with _client(url) as client:
+        return {name: client.read_automations_by_name(name) for name in AUTOMATION_NAMES}
+
+
+@pytest.mark.e2e
+def test_served_run_that_crashes_is_notified_by_the_server(
+    prefect_server: str, served: Served, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.deployments import run_deployment
+    from prefect.events.schemas.automations import Posture
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.alerts import APPRISE_ENV, NO_COMPLETED_RUN, RUN_FAILED, alert_config, apply_alerts
+    from warehouse.lock import WriterLock
+    from warehouse.store import WarehousePaths
+
+    process = served.process
+    _wait(lambda: _deployments(prefect_server), 180, "both deployments", process)
+    automations = _automations(prefect_server)
+    assert [len(found) for found in automations.values()] == [1, 1]
+    (failed,), (silent,) = automations[RUN_FAILED], automations[NO_COMPLETED_RUN]
+    assert (failed.trigger.posture, silent.trigger.posture) == (Posture.Reactive, Posture.Proactive)
+    assert silent.trigger.expect == {"prefect.flow-run.Completed"}
+    assert silent.trigger.within.total_seconds() == 26 * 3600
+    assert len(failed.actions) == len(silent.actions) == 2  # the webhook and the Apprise block
+
+    # Serving again (here: applying the same alerts in-process) keeps one of each, untouched.
+    def updated(automation_id) -> str:
+        with _client(prefect_server) as client:
+            return client._client.get(f"/automations/{automation_id}").json()["updated"]
+
+    before = {automation.id: updated(automation.id) for automation in (failed, silent)}
+    monkeypatch.setenv(APPRISE_ENV, served.apprise_urls)
+    config = alert_config(FLOW_NAME, (NIGHTLY, ON_ARRIVAL), served.webhook_url)
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        assert sorted(apply_alerts(config), key=str) == sorted(before, key=str)
+    assert {automation_id: updated(automation_id) for automation_id in before} == before
+    assert [len(found) for found in _automations(prefect_server).values()] == [1, 1]
+
+    # A nightly run that the kernel kills while it waits for the writer lock: nothing inside it can speak.
+    busy, empty = tmp_path / "busy-wh", tmp_path / "empty"
+    empty.mkdir()
+    with WriterLock(WarehousePaths(busy).lock, timeout_s=5), \
+            temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        run = run_deployment(f"{FLOW_NAME}/{NIGHTLY}", timeout=0, as_subflow=False,
+                             parameters={"input_dir": str(empty), "warehouse_dir": str(busy)})
+        try:
+            def running():
+                with _client(prefect_server) as client:
+                    state = client.read_flow_run(run.id).state
+                return state is not None and state.is_running() and _flow_run_process(process.pid, run.id)
+
+            os.kill(_wait(running, 180, "the nightly run to start", process), signal.SIGKILL)
+
+            def crashed():
+                with _client(prefect_server) as client:
+                    state = client.read_flow_run(run.id).state
+                return state if state is not None and state.is_final() else None
+
+            assert _wait(crashed, 60, "the run to end", process).is_crashed()
+            webhook = _wait(lambda: receiver.received("/hook"), 60, "the webhook notice", process)
+            apprise = _wait(lambda: receiver.received("/apprise"), 60, "the Apprise notice", process)
+        finally:
+            with _client(prefect_server) as client:  # the other test counts this deployment's runs
+                client.delete_flow_run(run.id)
+    (notice,) = webhook
+    assert notice["event"] == "alert"
+    assert f"{FLOW_NAME}/{NIGHTLY} run {run.name} ended Crashed" in notice["subject"]
+    assert str(run.id) in notice["body"] and str(busy) in notice["body"]
+    (apprised,) = apprise
+    assert apprised["title"] == notice["subject"] and apprised["type"] == "failure"
+    assert all(agent.startswith("Prefect") or "Apprise" in agent for _, agent, _ in receiver.posts), receiver.posts
