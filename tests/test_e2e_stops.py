@@ -106,7 +106,8 @@ class Command:
         try:
             return tree, self.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"still running {STOP_TIMEOUT_S} s after {signal.Signals(signum).name}") from None
+            raise AssertionError(f"still running {STOP_TIMEOUT_S} s after {signal.Signals(signum).name}: "
+                                 f"{self.errors()[-3000:]}") from None
 
     def kill_leftovers(self) -> None:
         """Whatever happened, leave nothing of this command running."""
@@ -217,11 +218,12 @@ def test_a_run_stopped_while_its_server_starts_leaves_nothing(prefect_home, tmp_
     assert not (warehouse / "catalog.sqlite").exists() or state(warehouse) == {k: [] for k in DATA_RELATIONS}
 
 
-def test_watch_stopped_during_a_run_ends_its_server(prefect_home, tmp_path) -> None:
+def test_watch_stopped_during_a_run_ends_its_server(tmp_path) -> None:
+    """A watcher with a Prefect home of its own, as an operator's first `akhbar watch` has."""
     source, warehouse = _seeds_only(tmp_path), tmp_path / "wh"
     _add_variants(source)
     command = Command(["watch", "--input", str(source), "--warehouse", str(warehouse), "--batch-size", BATCH_SIZE,
-                       "--settle-seconds", "1"], tmp_path, prefect_home)
+                       "--settle-seconds", "1"], tmp_path, tmp_path / "prefect-home")
     staging = warehouse / "staging"
     try:
         # The first sweep's run has staged a batch: SIGTERM lands inside Prefect's flow run.
