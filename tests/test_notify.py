@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +17,7 @@ import pytest
 from flows.notify import WEBHOOK_ENV, WebhookConfig, failure_payload, notify_run, send_webhook
 from flows.results import RunSummary
 from tests.conftest import SEEDS
+from tests.http_receiver import serving
 
 FAST = WebhookConfig(attempts=3, backoff_s=0.05, timeout_s=2.0)
 ENGLISH = (
@@ -58,28 +57,14 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     state = Receiver(url="", codes=[])
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.times.append(time.monotonic())
-            state.bodies.append({"content_type": self.headers["Content-Type"], "json": json.loads(body)})
-            code = state.codes.pop(0) if state.codes else 200
-            self.send_response(code)
-            self.end_headers()
+    def on_post(path: str, headers, body: bytes) -> int:
+        state.times.append(time.monotonic())
+        state.bodies.append({"content_type": headers["Content-Type"], "json": json.loads(body)})
+        return state.codes.pop(0) if state.codes else 200
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
+    with serving(on_post) as address:
+        state.url = f"http://{address}/hook"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_retries_with_backoff_until_delivered(receiver: Receiver) -> None:

@@ -17,12 +17,10 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -37,6 +35,7 @@ from flows.serve import (
     ServeConfig,
 )
 from tests.conftest import REPO, SEEDS
+from tests.http_receiver import serving
 from tests.warehouse_state import query
 
 SERVER_START_TIMEOUT = 240
@@ -193,26 +192,13 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"] or 0))
-            state.posts.append((self.path, self.headers.get("User-Agent", ""), json.loads(body or b"null")))
-            self.send_response(200)
-            self.end_headers()
+    def on_post(path: str, headers, body: bytes) -> int:
+        state.posts.append((path, headers.get("User-Agent", ""), json.loads(body or b"null")))
+        return 200
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(on_post) as address:
+        state.url = address
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @dataclass(frozen=True)
