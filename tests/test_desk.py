@@ -53,13 +53,60 @@ EXPECTED_README = {
 }
 
 
+# One story as two outlets filed it (TREC-tagged, as the news archives are): written here, not copied.
+STORY_PARAGRAPHS = (
+    (
+        'قال وزير الخارجية الروسي سيرغي لافروف يوم الأحد إن موسكو وطهران تعملان معا من '
+        'أجل التوصل إلى حل سياسي في سوريا، مؤكدا أن العلاقات مع ايران تشهد تطورا مستمرا.'
+    ),
+    (
+        'وأضاف لافروف في مؤتمر صحفي عقده في العاصمة الروسية أن روسيا وإيران وتركيا ستواصل'
+        ' التنسيق في إطار محادثات أستانا، وأن الجولة المقبلة ستعقد في الشهر القادم.'
+    ),
+    (
+        'وكان الرئيس الإيراني حسن روحاني قد أعلن الأسبوع الماضي أن بلاده لن تتخلى عن دعم '
+        'الحكومة السورية، فيما دعت الأمم المتحدة إلى وقف فوري لإطلاق النار في إدلب.'
+    ),
+)
+STORY_OUTLETS = (
+    {
+        'DOCNO': 'AL-politics-901-20180415',
+        'URL': 'http://www.alarabiya.net/ar/2018/04/15/lavrov.html',
+        'SRC': 'alarabia',
+        'CAT': 'politics',
+        'TITLE': 'لافروف: موسكو وطهران تعملان معا من أجل حل سياسي في سوريا',
+        'TIME': 'Sun, 15 Apr 2018 10:00:00 +0000',
+        'AUTHOR': 'موسكو - وكالات',
+    },
+    {
+        'DOCNO': 'BBC-politics-902-20180415',
+        'URL': 'http://www.bbc.com/arabic/middleeast-902',
+        'SRC': 'bbc',
+        'CAT': 'politics',
+        'TITLE': 'لافروف: موسكو وطهران تعملان معا من أجل حل سياسي في سوريا',
+        'TIME': 'Sun, 15 Apr 2018 12:30:00 +0000',
+        'AUTHOR': 'موسكو - وكالات',
+    },
+)
+
+
+def _write_story_copies(folder: Path) -> None:
+    """The story once per outlet, as ``<DOCNO>.txt`` TREC files."""
+    folder.mkdir(parents=True)
+    for tags in STORY_OUTLETS:
+        header = "".join(f"<{tag}>{value}</{tag}>\n" for tag, value in tags.items())
+        text = "\n".join(STORY_PARAGRAPHS)
+        page = f"<DOC>\n{header}<TEXT>\n{text}\n</TEXT>\n</DOC>\n"
+        (folder / f"{tags['DOCNO']}.txt").write_text(page, encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One in-process ingest of the seeds plus two outlets' copies of one story, read by every test."""
     root = tmp_path_factory.mktemp("desk")
     source = root / "input"
     shutil.copytree(SEEDS, source)
-    shutil.copytree(REPO / "tests" / "fixtures" / "desk", source / "trec")
+    _write_story_copies(source / "trec")
     ingest_in_process(source, root / "warehouse")
     return root / "warehouse"
 
