@@ -13,11 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.store import CATALOG_ALIAS, WarehouseMissingError, WarehousePaths, extension_files
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+from warehouse.ddl import sql_literal
+from warehouse.store import CATALOG_ALIAS, WarehouseMissingError, WarehousePaths, attach_statement, extension_files
 
 
 def attach_statements(root: Path) -> list[str]:
@@ -25,14 +22,11 @@ def attach_statements(root: Path) -> list[str]:
     paths = WarehousePaths(Path(root).resolve())
     if not paths.catalog.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
-    # The data path is the folder's own `data/`, wherever the folder is now (the catalog remembers
-    # where it was created: a moved or copied warehouse must not read the original's files).
-    options = f"READ_ONLY, DATA_PATH {_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH true"
     return [
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
-        *(f"LOAD {_literal(path)}" for path in extension_files()),
-        f"ATTACH {_literal(f'ducklake:sqlite:{paths.catalog}')} AS {CATALOG_ALIAS} ({options})",
+        *(f"LOAD {sql_literal(path)}" for path in extension_files()),
+        attach_statement(paths, ", READ_ONLY"),
         f"USE {CATALOG_ALIAS}",
     ]
 

@@ -71,15 +71,10 @@ def view_statements() -> list[tuple[str, str]]:
     return statements
 
 
-def table_statements() -> list[tuple[str, str]]:
-    """(table name, CREATE TABLE IF NOT EXISTS) for every declared table, as the schema says it is today."""
-    return [(relation.name, create_table(relation)) for relation in TABLES]
-
-
 def schema_statements() -> list[tuple[str, str]]:
-    """(table name, statement) for every table as the schema declares it, in order (what the migrations
-    must reach; the derived views, macros and comments are `derived_statements`)."""
-    return table_statements()
+    """(table name, CREATE TABLE IF NOT EXISTS) for every table as the schema declares it, in order (what
+    the migrations must reach; the derived views, macros and comments are `derived_statements`)."""
+    return [(relation.name, create_table(relation)) for relation in TABLES]
 
 
 # --- Arabic search macros --------------------------------------------------------------------
@@ -103,7 +98,8 @@ WORD_START = "(?:^|[^\\pL\\pN])"
 _STEM = f"^(?:[{_CONJ}]?(?:[{_PREP}]{arabic.ARTICLE}|لل|{arabic.ARTICLE}|[{_PREP}])|[{_CONJ}])(\\S{{3,}})$"
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -119,10 +115,10 @@ def ar_norm_sql(arg: str = "s") -> str:
     folds = {**arabic.LETTER_FOLDS, **arabic.DIGIT_FOLDS}
     source = "".join(folds) + arabic.TATWEEL
     target = "".join(folds.values())
-    removed = f"regexp_replace({arg}, {_literal(_REMOVED)}, '', 'g')"
-    folded = f"lower(translate({removed}, {_literal(source)}, {_literal(target)}))"
+    removed = f"regexp_replace({arg}, {sql_literal(_REMOVED)}, '', 'g')"
+    folded = f"lower(translate({removed}, {sql_literal(source)}, {sql_literal(target)}))"
     spaced = f"regexp_replace({folded}, '\\pP', ' ', 'g')"
-    runs = _literal(_SPACE + "{2,}|[" + _OTHER_SPACES + "]")
+    runs = sql_literal(_SPACE + "{2,}|[" + _OTHER_SPACES + "]")
     return f"trim(regexp_replace({spaced}, {runs}, ' ', 'g'))"
 
 
@@ -154,13 +150,13 @@ def ar_pattern_sql(word: str = "word") -> str:
     tatweel after each letter, any leading proclitics, at a word start; group 1 is the word. One
     scan of the raw text: several times faster than folding the text with ar_norm first.
     """
-    cases = " ".join(f"WHEN {_literal(folded)} THEN {_literal(spelled + _MARKS)}"
+    cases = " ".join(f"WHEN {sql_literal(folded)} THEN {sql_literal(spelled + _MARKS)}"
                      for folded, spelled in _spellings().items())
-    between_words = _literal("[^\\pL\\pN]+")
+    between_words = sql_literal("[^\\pL\\pN]+")
     letter = (f"CASE c {cases} WHEN ' ' THEN {between_words} "
-              f"ELSE regexp_escape(c) || {_literal(_MARKS)} END")
+              f"ELSE regexp_escape(c) || {sql_literal(_MARKS)} END")
     stem = f"array_to_string(list_transform(string_split(ar_stem({word}), ''), lambda c: {letter}), '')"
-    return f"{_literal(WORD_START + '(' + _WRITTEN_CLITICS + '(?i:')} || {stem} || '))'"
+    return f"{sql_literal(WORD_START + '(' + _WRITTEN_CLITICS + '(?i:')} || {stem} || '))'"
 
 
 # (name, arguments, SQL body, description): every macro stored in the catalog.
@@ -168,7 +164,7 @@ MACROS: tuple[tuple[str, str, str, str], ...] = (
     ("ar_norm", "s", ar_norm_sql("s"),
      "the matching key of Arabic text (transforms.arabic.match_key without NFKC): alef forms, ya/alef "
      "maqsura, ta marbuta folded; diacritics and tatweel removed; punctuation a space; lower case"),
-    ("ar_stem", "word", f"regexp_replace(ar_norm(word), {_literal(_STEM)}, '\\1')",
+    ("ar_stem", "word", f"regexp_replace(ar_norm(word), {sql_literal(_STEM)}, '\\1')",
      "ar_norm of a word without one leading proclitic group (و ف, ب ل ك, ال, لل) when three "
      "characters stay behind: وإيران -> ايران"),
     ("ar_pattern", "word", ar_pattern_sql("word"),
@@ -191,15 +187,15 @@ def comment_statements() -> list[tuple[str, str]]:
     DuckLake refuses COMMENT ON a view's column and on a macro; SCHEMA.md documents both."""
     statements = []
     for relation in TABLES:
-        statements.append((relation.name, f"COMMENT ON TABLE {relation.name} IS {_literal(relation.description)}"))
+        statements.append((relation.name, f"COMMENT ON TABLE {relation.name} IS {sql_literal(relation.description)}"))
         statements += [
-            (relation.name, f"COMMENT ON COLUMN {relation.name}.{quote(c.name)} IS {_literal(c.description)}")
+            (relation.name, f"COMMENT ON COLUMN {relation.name}.{quote(c.name)} IS {sql_literal(c.description)}")
             for c in relation.columns
         ]
     for relation in VIEWS:
         columns = "; ".join(f"{c.name}: {c.description}" for c in relation.columns)
         text = f"{relation.description}. Columns: {columns}"
-        statements.append((relation.name, f"COMMENT ON VIEW {relation.name} IS {_literal(text)}"))
+        statements.append((relation.name, f"COMMENT ON VIEW {relation.name} IS {sql_literal(text)}"))
     return statements
 
 

@@ -22,7 +22,7 @@ import duckdb_extension_ducklake
 import duckdb_extension_sqlite_scanner
 
 from transforms.schema import SCHEMA_DERIVED, SCHEMA_MIGRATIONS
-from warehouse.ddl import create_table, derived_statements
+from warehouse.ddl import create_table, derived_statements, sql_literal
 from warehouse.faults import crash_point
 from warehouse.migrations import pending
 from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
@@ -86,22 +86,27 @@ def _bare_connection() -> duckdb.DuckDBPyConnection:
         }
     )
     for path in extension_files():
-        con.execute(f"LOAD '{path}'")
+        con.execute(f"LOAD {sql_literal(path)}")
     return con
 
 
-def _attach(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, options: str) -> None:
-    """Attach the warehouse with its data path as the folder it is in now.
+def attach_statement(paths: WarehousePaths, options: str = "") -> str:
+    """The ATTACH of the warehouse with its data path as the folder it is in now; ``options`` are
+    more ATTACH options, each with its leading comma.
 
     The catalog remembers the absolute data path it was created with; passing this folder's ``data/``
-    with OVERRIDE_DATA_PATH on every attach, reader and writer, is what lets a moved or copied
-    warehouse read and write where it is, never at its old place (the file paths inside the catalog
-    are relative to the data path).
+    with OVERRIDE_DATA_PATH on every attach, reader and writer (and `akhbar attach`), is what lets a
+    moved or copied warehouse read and write where it is, never at its old place (the file paths
+    inside the catalog are relative to the data path).
     """
-    con.execute(
-        f"ATTACH 'ducklake:sqlite:{paths.catalog}' AS {CATALOG_ALIAS} "
-        f"(DATA_PATH '{paths.data}/', OVERRIDE_DATA_PATH true{options})"
+    return (
+        f"ATTACH {sql_literal(f'ducklake:sqlite:{paths.catalog}')} AS {CATALOG_ALIAS} "
+        f"(DATA_PATH {sql_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH true{options})"
     )
+
+
+def _attach(con: duckdb.DuckDBPyConnection, paths: WarehousePaths, options: str) -> None:
+    con.execute(attach_statement(paths, options))
     con.execute(f"USE {CATALOG_ALIAS}")
 
 
