@@ -120,3 +120,45 @@ def test_lock_dies_with_its_process(tmp_path: Path):
     holder.wait()
     with WriterLock(lock_path, timeout_s=5):
         pass
+
+
+def _boilerplate(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
+    """Boilerplate table rows (publisher, line_key, article_count), the other columns filled in."""
+    from transforms.schema import BOILERPLATE_LINES
+
+    return BOILERPLATE_LINES.conform(pl.DataFrame(
+        [{"publisher": p, "line_key": k, "line": f"line {k}", "word_count": 2, "article_count": n,
+          "article_keys": list(range(n)), "example_source_path": "a.txt", "boilerplate": n >= 8} for p, k, n in rows]
+    ))
+
+
+def _commit_boilerplate(root: Path, run_id: str, lines: pl.DataFrame) -> dict[str, int]:
+    staging = root / "staging" / run_id
+    _stage(staging, "boilerplate_lines", lines)
+    con = store.open_writer(root)
+    try:
+        return store.commit_run(con, staging, {**RUN, "run_id": run_id})
+    finally:
+        con.close()
+
+
+def test_boilerplate_commits_append_only_the_rows_that_changed(tmp_path: Path):
+    first = _boilerplate([("site", "a", 3), ("site", "b", 9)])
+    assert _commit_boilerplate(tmp_path, "r1", first)["boilerplate_lines"] == 2
+    # The next run stages the whole table again: "a" counted up, "b" unchanged, "c" new.
+    second = _boilerplate([("site", "a", 8), ("site", "b", 9), ("site", "c", 1)])
+    assert _commit_boilerplate(tmp_path, "r2", second)["boilerplate_lines"] == 2
+    con = store.open_reader(tmp_path)
+    try:
+        current = con.execute("SELECT line_key, article_count, boilerplate FROM boilerplate_lines ORDER BY 1").fetchall()
+        history = con.execute(
+            "SELECT line_key, article_count, revision, run_id FROM boilerplate_line_history ORDER BY revision, 1"
+        ).fetchall()
+        deletes = con.execute(
+            f"SELECT count(delete_file) FROM ducklake_list_files('{store.CATALOG_ALIAS}', 'boilerplate_line_history')"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert current == [("a", 8, True), ("b", 9, True), ("c", 1, False)]
+    assert history == [("a", 3, 1, "r1"), ("b", 9, 1, "r1"), ("a", 8, 2, "r2"), ("c", 1, 2, "r2")]
+    assert deletes == 0  # nothing is ever deleted, so every file stays mergeable

@@ -276,7 +276,7 @@ ARTICLE_MINHASH = _relation(
 
 BOILERPLATE_LINES = _relation(
     "boilerplate_lines", "lines each publisher repeats across many different articles (footers, share buttons, "
-    "'read also'); learned from every article seen; each run replaces the rows that changed",
+    "'read also'); learned from every article seen: the latest row per line of boilerplate_line_history",
     ("publisher", pl.String(), "the publisher the line belongs to"),
     ("line_key", pl.String(), "hash of the paragraph's match_key without spaces: what is compared"),
     ("line", pl.String(), "the paragraph as shown in one of its articles; null while it is in only one"),
@@ -286,6 +286,16 @@ BOILERPLATE_LINES = _relation(
     ("example_source_path", pl.String(), "the article with the smallest body key"),
     ("boilerplate", pl.Boolean(), "dropped from bodies (learned under the config that built the table); "
      "the rest are candidates still counting up"),
+)
+
+BOILERPLATE_LINE_HISTORY = _relation(
+    "boilerplate_line_history", "append-only history of the learned boilerplate: each run adds the lines it "
+    "learned or whose counts changed; boilerplate_lines is the latest row per line",
+    *_pick(BOILERPLATE_LINES, *BOILERPLATE_LINES.names),
+    ("revision", pl.Int64(), "1 + the highest revision stored when the run committed (rows from before this "
+     "table existed: 0); the latest row of a line has the highest"),
+    RUN_ID,
+    ("recorded_at", UTC_TIMESTAMP, "when the run that learned the row started"),
 )
 
 SCHEMA_MIGRATIONS = _relation(
@@ -320,7 +330,7 @@ MAINTENANCE = _relation(
 # In the order the warehouse creates them.
 TABLES: tuple[Relation, ...] = (
     ARTICLES, ENTITY_MENTIONS, DUPLICATES, LEDGER_HISTORY, RUNS, VALIDATION_RESULTS, QUARANTINE, ARTICLE_MINHASH,
-    BOILERPLATE_LINES, STORY_LEDGER, SCHEMA_MIGRATIONS, SCHEMA_DERIVED, MAINTENANCE,
+    BOILERPLATE_LINE_HISTORY, STORY_LEDGER, SCHEMA_MIGRATIONS, SCHEMA_DERIVED, MAINTENANCE,
 )
 
 # --- warehouse views (SQL in warehouse/views.sql; the warehouse checks each against these) -------
@@ -388,7 +398,7 @@ ENTITIES_BY_PUBLISHER = _relation(
 
 # In the order the warehouse creates them (a view may read an earlier one).
 VIEWS: tuple[Relation, ...] = (
-    LEDGER, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY, STORIES, ENTITIES_BY_PUBLISHER,
+    LEDGER, BOILERPLATE_LINES, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY, STORIES, ENTITIES_BY_PUBLISHER,
 )
 
 # Dict forms for polars calls (``pl.DataFrame(schema=...)``, ``frame.cast(...)``).

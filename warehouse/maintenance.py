@@ -1,7 +1,7 @@
 """Warehouse maintenance: merge small files, expire old snapshots, delete files nothing needs.
 
-Why: every run adds a few small Parquet files and a snapshot, and `boilerplate_lines` is rewritten
-whole each time, so after months of nights analysts would scan thousands of files. DuckLake's merge
+Why: every run adds a few small Parquet files and a snapshot, so after months of nights analysts
+would scan thousands of files. DuckLake's merge
 keeps time travel (a merged file remembers which snapshot added each row), so the merged-away files
 are unreferenced at once; they are deleted only after a grace period, because a reader that
 attached before the merge may still be scanning them. Snapshots older than the retention are
@@ -39,7 +39,8 @@ DEFAULT_INTERVAL = dt.timedelta(days=1)  # a completed run maintains when the la
 # whole of every table. A year of nights gives tables of a few 1-2 MiB files each.
 MERGE_MAX_FILE_BYTES = 2**20
 # A file with deleted rows is never merged; it is rewritten once this share of its rows is deleted.
-# Rewriting sooner would keep a full copy of `boilerplate_lines` per night within the retention.
+# Runs delete only the rows of input files that changed (no table is rewritten every night any more,
+# migration 4), so few files qualify; rewriting sooner would keep more old copies within the retention.
 REWRITE_DELETED_SHARE = 0.5
 # The retention and the grace live in the warehouse, as DuckLake's own options.
 RETAIN_OPTION = "expire_older_than"
@@ -132,8 +133,8 @@ def maintain(
             snapshots_before = _snapshot_count(con)
             report(f"merging adjacent files ({files_before} files, {_mib(bytes_before)})")
             con.execute("BEGIN")
-            # Files with many deleted rows (those of `boilerplate_lines` a run replaced) are rewritten
-            # first: a file with deletes is never merged, so each run would leave one more behind.
+            # Files with many deleted rows (the articles of changed input files) are rewritten first:
+            # a file with deletes is never merged.
             con.execute(
                 f"CALL ducklake_rewrite_data_files('{CATALOG_ALIAS}', delete_threshold => {REWRITE_DELETED_SHARE})"
             )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the batch core (NER, Great Expectations) is not loaded by r
     from transforms.pipeline import BatchTables
 
 _BY_NAME = {relation.name: relation for relation in TABLES}
-# Tables a run stages and commits together (views and `runs` are not staged), in commit order.
+# What a run stages and commits together (`runs` is not staged), in commit order.
 STAGED_TABLES = (
     "articles",
     "entity_mentions",
@@ -31,8 +31,9 @@ STAGED_TABLES = (
     "article_minhash",
     "story_ledger",
 )
-# Tables a run rewrites whole (when it staged them) instead of appending to.
-REPLACED_TABLES = frozenset({"boilerplate_lines"})
+# What a run stages whole but commits as history: of the staged rows, those that differ from the
+# view's current ones are appended to its append-only table (never a delete: see migration 4).
+VERSIONED_TABLES = {"boilerplate_lines": "boilerplate_line_history"}
 
 
 def first_reads_dir(staging: Path) -> Path:
@@ -63,5 +64,5 @@ def write_validation(staging: Path, run_id: str, validation: pl.DataFrame) -> No
 
 
 def write_boilerplate(staging: Path, lines: pl.DataFrame) -> None:
-    """The whole learned boilerplate table: the commit replaces the stored one with it."""
+    """The whole learned boilerplate table: the commit appends the rows that changed to its history."""
     _write(staging, BOILERPLATE_LINES, lines, "run")

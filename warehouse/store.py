@@ -25,7 +25,7 @@ from transforms.schema import SCHEMA_DERIVED, SCHEMA_MIGRATIONS
 from warehouse.ddl import create_table, derived_statements, sql_literal
 from warehouse.faults import crash_point
 from warehouse.migrations import pending
-from warehouse.staging import REPLACED_TABLES, STAGED_TABLES, staged_files
+from warehouse.staging import STAGED_TABLES, VERSIONED_TABLES, staged_files
 
 CATALOG_ALIAS = "wh"
 COMMIT_AUTHOR = "akhbar"
@@ -224,28 +224,28 @@ def _insert_staged(con: duckdb.DuckDBPyConnection, staging: Path, table: str) ->
     ).fetchone()[0]
 
 
-def _replace_changed(con: duckdb.DuckDBPyConnection, staging: Path, table: str) -> int:
-    """Make ``table`` hold exactly its staged rows, deleting and inserting only the rows that changed.
+def _append_changed(
+    con: duckdb.DuckDBPyConnection, staging: Path, view: str, history: str, run_row: Mapping[str, Any]
+) -> int:
+    """Append to ``history`` the staged rows of ``view`` that differ from its current rows; the rows added.
 
-    Why not DELETE all and INSERT all: every snapshot within the retention would keep its own full
-    copy of the table (`akhbar maintain`); most rows are the same from one run to the next.
-    Returns the rows inserted.
+    Why not replace the changed rows: a delete leaves a file that is never merged and, with the old
+    rows, stays on disk for the whole snapshot retention; appending keeps every file mergeable. The
+    run's rows get the next revision, so the view's latest row per key is theirs.
     """
-    file_list = "[" + ", ".join(f"'{f}'" for f in staged_files(staging, table)) + "]"
+    file_list = "[" + ", ".join(f"'{f}'" for f in staged_files(staging, view)) + "]"
     staged_columns = {
         row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({file_list})").fetchall()
     }
-    columns = [c for c in table_columns(con, table) if c in staged_columns]
+    columns = [c for c in table_columns(con, view) if c in staged_columns]
     column_sql = ", ".join(f'"{c}"' for c in columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT {column_sql} FROM read_parquet({file_list})")
-    same = " AND ".join(f'{table}."{c}" IS NOT DISTINCT FROM staged_rows."{c}"' for c in columns)
-    con.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM staged_rows WHERE {same})")
-    inserted = con.execute(
-        f"INSERT INTO {table} ({column_sql}) SELECT {column_sql} FROM staged_rows "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same})"
+    revision = con.execute(f"SELECT coalesce(max(revision), 0) + 1 FROM {history}").fetchone()[0]
+    return con.execute(
+        f"INSERT INTO {history} ({column_sql}, revision, run_id, recorded_at) "
+        f"SELECT *, ?, ?, ? FROM (SELECT {column_sql} FROM read_parquet({file_list}) "
+        f"EXCEPT SELECT {column_sql} FROM {view})",
+        [revision, run_row["run_id"], run_row.get("started_at")],
     ).fetchone()[0]
-    con.execute("DROP TABLE staged_rows")
-    return inserted
 
 
 def commit_run(
@@ -276,8 +276,8 @@ def commit_run(
             for table in ("duplicates", "article_minhash", "story_ledger"):
                 con.execute(f"DELETE FROM {table} WHERE source_path IN (SELECT source_path FROM replaced_paths)")
         for table in STAGED_TABLES:
-            if table in REPLACED_TABLES and staged_files(staging, table):
-                inserted[table] = _replace_changed(con, staging, table)
+            if table in VERSIONED_TABLES and staged_files(staging, table):
+                inserted[table] = _append_changed(con, staging, table, VERSIONED_TABLES[table], run_row)
             else:
                 inserted[table] = _insert_staged(con, staging, table)
             crash_point("mid-commit")

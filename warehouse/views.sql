@@ -7,6 +7,11 @@ SELECT source_path, sha256, size_bytes, mtime_ns, status, reason, article_id, ru
 FROM ledger_history
 QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY recorded_at DESC) = 1;
 
+CREATE OR REPLACE VIEW boilerplate_lines AS
+SELECT publisher, line_key, line, word_count, article_count, article_keys, example_source_path, boilerplate
+FROM boilerplate_line_history
+QUALIFY row_number() OVER (PARTITION BY publisher, line_key ORDER BY revision DESC) = 1;
+
 CREATE OR REPLACE VIEW entities AS
 WITH names AS (
     SELECT entity_id, entity_type, canonical_name, article_id, count(*) OVER (PARTITION BY entity_id, canonical_name) AS name_uses
