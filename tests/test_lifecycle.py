@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.warehouse_state import DATA_RELATIONS, REPO, RUN_SPECIFIC, state
+from tests.warehouse_state import DATA_RELATIONS, REPO, RUN_SPECIFIC, ingest_in_process, state
 from transforms.schema import TABLES
 from warehouse import maintenance, store
 from warehouse.backup import BackupError, backup
@@ -22,7 +22,9 @@ from warehouse.migrations import MigrationFileError, migrations
 from warehouse.timetravel import AsOfError, resolve_as_of
 
 OLD_RELEASE = REPO / "tests" / "fixtures" / "warehouse_c77ee5c"
-# What the c77ee5c run over seeds/ left in the fixture.
+# The release before the learned boilerplate became append-only (migrations 1 to 3).
+LAST_RELEASE = REPO / "tests" / "fixtures" / "warehouse_2c0bec4"
+# What each release's run over seeds/ left in its fixture.
 OLD_ROWS = {"articles": 5, "entity_mentions": 249, "ledger_history": 5, "runs": 1, "validation_results": 24,
             "article_minhash": 80, "boilerplate_lines": 8, "duplicates": 0, "quarantine": 0}
 
@@ -83,13 +85,23 @@ def upgraded(tmp_path: Path) -> Path:
     return root
 
 
-def test_a_warehouse_of_the_old_release_upgrades_with_nothing_lost(tmp_path: Path):
-    fixture_before = _listing(OLD_RELEASE)
+def _boilerplate_rows(root: Path) -> list[tuple]:
+    con = store.open_reader(root)
+    try:
+        return sorted(con.execute("SELECT * FROM boilerplate_lines").fetchall(), key=repr)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("release", [OLD_RELEASE, LAST_RELEASE], ids=lambda path: path.name)
+def test_a_warehouse_of_an_older_release_upgrades_with_nothing_lost(release: Path, tmp_path: Path):
+    fixture_before = _listing(release)
     root = tmp_path / "old"
-    shutil.copytree(OLD_RELEASE, root)
+    shutil.copytree(release, root)
     assert _rows(root) == OLD_ROWS  # today's reader reads it before any upgrade
     shape = _relations_and_columns(root)
     before = _rows_of(root, shape)
+    boilerplate_before = _boilerplate_rows(root)
     store.open_writer(root).close()
     store.open_writer(root).close()  # a second start applies nothing more
     con = store.open_reader(root)
@@ -103,12 +115,13 @@ def test_a_warehouse_of_the_old_release_upgrades_with_nothing_lost(tmp_path: Pat
     assert applied == [(m.version, m.name) for m in migrations()]
     assert tables == {t.name for t in TABLES}
     assert _rows(root) == OLD_ROWS and _rows_of(root, shape) == before
+    assert _boilerplate_rows(root) == boilerplate_before  # now a view over its history (migration 4)
     state(root)  # every relation of today reads, the ones the upgrade added included
     _commit_run_row(root, "after-upgrade")
     assert _rows(root)["runs"] == OLD_ROWS["runs"] + 1
     new_files = set(_listing(root)) - set(fixture_before)
     assert any(name.startswith("data/main/runs/") for name in new_files)  # written where the copy is
-    assert _listing(OLD_RELEASE) == fixture_before
+    assert _listing(release) == fixture_before
 
 
 def test_migrations_are_numbered_without_gaps(tmp_path: Path):
@@ -235,3 +248,22 @@ def test_kill_during_maintain_leaves_a_warehouse_that_reads_the_same(point: str,
     again = maintenance.maintain(upgraded)
     assert again.files_after <= again.files_before
     assert state(upgraded) == before
+
+
+def test_the_next_run_on_an_upgraded_warehouse_equals_a_fresh_one(tmp_path: Path):
+    """The last release's warehouse, upgraded, then given the seeds again plus one new story by today's
+    code, reads the same as today's code loading all of them into an empty warehouse."""
+    inputs = tmp_path / "in"
+    shutil.copytree(REPO / "seeds", inputs)
+    upgraded = tmp_path / "upgraded"
+    shutil.copytree(LAST_RELEASE, upgraded)
+    (inputs / "new-story.txt").write_text(
+        "عنوان: خبر جديد\nالناشر: site\n\nعقد وزير الخارجية الأردني أيمن الصفدي اجتماعا في عمان مع نظيره المصري.\n",
+        encoding="utf-8",
+    )
+    result = ingest_in_process(inputs, upgraded)
+    assert result.counts.loaded == 1  # the seeds are unchanged: only the new story loads
+    fresh = tmp_path / "fresh"
+    ingest_in_process(inputs, fresh)
+    assert state(upgraded) == state(fresh)
+    assert _boilerplate_rows(upgraded) == _boilerplate_rows(fresh)

@@ -150,7 +150,9 @@ def test_boilerplate_commits_append_only_the_rows_that_changed(tmp_path: Path):
     assert _commit_boilerplate(tmp_path, "r2", second)["boilerplate_lines"] == 2
     con = store.open_reader(tmp_path)
     try:
-        current = con.execute("SELECT line_key, article_count, boilerplate FROM boilerplate_lines ORDER BY 1").fetchall()
+        current = con.execute(
+            "SELECT line_key, article_count, boilerplate FROM boilerplate_lines ORDER BY 1"
+        ).fetchall()
         history = con.execute(
             "SELECT line_key, article_count, revision, run_id FROM boilerplate_line_history ORDER BY revision, 1"
         ).fetchall()

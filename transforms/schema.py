@@ -398,7 +398,8 @@ ENTITIES_BY_PUBLISHER = _relation(
 
 # In the order the warehouse creates them (a view may read an earlier one).
 VIEWS: tuple[Relation, ...] = (
-    LEDGER, BOILERPLATE_LINES, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY, STORIES, ENTITIES_BY_PUBLISHER,
+    LEDGER, BOILERPLATE_LINES, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY, STORIES,
+    ENTITIES_BY_PUBLISHER,
 )
 
 # Dict forms for polars calls (``pl.DataFrame(schema=...)``, ``frame.cast(...)``).
