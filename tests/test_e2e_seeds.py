@@ -295,3 +295,37 @@ def test_near_duplicate_against_the_warehouse(prefect_api_url, seed_input, wareh
     assert "near duplicate of article" in ledger["reason"][0]
     stored = query(warehouse_dir, "SELECT count(DISTINCT article_id) AS n FROM article_minhash")["n"][0]
     assert stored == 5
+
+
+def _age_snapshots(warehouse: Path, days: int) -> None:
+    """Date every catalog snapshot ``days`` earlier, as if the warehouse had been made then (the SQLite
+    catalog keeps the times as text)."""
+    import datetime as dt
+    import sqlite3
+
+    from warehouse.store import WarehousePaths
+
+    with sqlite3.connect(WarehousePaths(warehouse).catalog) as con:
+        for snapshot_id, taken in con.execute("SELECT snapshot_id, snapshot_time FROM ducklake_snapshot").fetchall():
+            moment = dt.datetime.fromisoformat(taken) - dt.timedelta(days=days)
+            con.execute("UPDATE ducklake_snapshot SET snapshot_time = ? WHERE snapshot_id = ?",
+                        [moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00"), snapshot_id])
+
+
+def test_a_completed_run_maintains_the_warehouse_once_a_day(prefect_api_url, seed_input, warehouse_dir):
+    assert ingest(seed_input, warehouse_dir).status == "completed"  # a new warehouse: not due yet
+    assert query(warehouse_dir, "SELECT * FROM maintenance").height == 0
+    _age_snapshots(warehouse_dir, days=2)
+    (seed_input / "later.txt").write_text("خبر لاحق عن اجتماع وزراء الخارجية العرب في القاهرة.\n", encoding="utf-8")
+    assert ingest(seed_input, warehouse_dir, maintain=False).status == "completed"  # --no-maintain
+    assert query(warehouse_dir, "SELECT * FROM maintenance").height == 0
+    (seed_input / "later-2.txt").write_text("خبر آخر عن قمة الرياض الاقتصادية.\n", encoding="utf-8")
+    assert ingest(seed_input, warehouse_dir).status == "completed"
+    passes = query(warehouse_dir, "SELECT * FROM maintenance")
+    # Three runs' small files merged; the merged-away ones stay on disk through the grace period.
+    assert passes.height == 1 and passes["files_merged"][0] > 0
+    (seed_input / "later-3.txt").write_text("خبر ثالث عن انتخابات بلدية في تونس.\n", encoding="utf-8")
+    assert ingest(seed_input, warehouse_dir).status == "completed"
+    assert query(warehouse_dir, "SELECT * FROM maintenance").height == 1  # done today: not due again
+    ledger = query(warehouse_dir, "SELECT source_path FROM ingest_ledger")["source_path"].to_list()
+    assert {"later.txt", "later-2.txt", "later-3.txt"} <= set(ledger)  # every run decided its file
