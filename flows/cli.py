@@ -660,7 +660,33 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--runs", type=int, default=_Default(_report_runs),
                         help="how many recent runs to show (default: %(default)s)")
     report.set_defaults(handler=cmd_report)
+    for command in (run, sql, search, attach, watch, serve, maintain, backup, report):
+        _add_catalog_options(command)
     return parser
+
+
+def _add_catalog_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", default=None, metavar="postgresql://USER@HOST:PORT/DB",
+                        help="keep the catalog in this PostgreSQL database, shared by every machine whose "
+                             "warehouse folder is bound to it (default: $AKHBAR_CATALOG, else catalog.sqlite "
+                             "in the warehouse folder); the first use binds the folder")
+    parser.add_argument("--data-path", type=Path, default=None, metavar="DIR",
+                        help="with --catalog: the Parquet files' folder, at the same path on every machine "
+                             "(default: $AKHBAR_DATA_PATH, else data/ in the warehouse folder)")
+
+
+def _bind_catalog(args: argparse.Namespace) -> str | None:
+    """Bind the warehouse folder to --catalog/--data-path (or $AKHBAR_CATALOG/$AKHBAR_DATA_PATH); the
+    problem, if any."""
+    from warehouse.catalog import CatalogError, bind
+
+    catalog = args.catalog or os.environ.get("AKHBAR_CATALOG") or None
+    data_path = args.data_path or (Path(os.environ["AKHBAR_DATA_PATH"]) if os.environ.get("AKHBAR_DATA_PATH") else None)
+    try:
+        bind(args.warehouse, catalog, data_path)
+    except CatalogError as error:
+        return str(error)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -670,6 +696,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.input = _default_input()
     if args.warehouse is None:
         args.warehouse = _default_warehouse()
+    if hasattr(args, "catalog"):
+        problem = _bind_catalog(args)
+        if problem is not None:
+            return _usage_error(problem)
     if getattr(args, "batch_size", 1) < 1:
         return _usage_error("--batch-size must be at least 1")
     if getattr(args, "max_file_bytes", 1) < 1:

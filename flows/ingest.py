@@ -47,7 +47,7 @@ from warehouse import maintenance, store
 from warehouse import staging as staged
 from warehouse.faults import crash_point
 from warehouse.history import Snapshot, StoredBodies, open_snapshot
-from warehouse.lock import DEFAULT_TIMEOUT_S, WriterLock
+from warehouse.lock import DEFAULT_TIMEOUT_S, run_lock
 
 __all__ = ["BlockingValidationError", "RunFailedError", "ingest"]
 
@@ -197,7 +197,7 @@ def ingest(
     paths = store.WarehousePaths(root)
     summary = RunSummary(run_id=run_id, status="failed", reason=None, input_dir=str(source), started_at=started,
                          finished_at=started)
-    with WriterLock(paths.lock, timeout_s=lock_timeout_s):
+    with run_lock(paths.lock, paths.catalog_url, timeout_s=lock_timeout_s):
         store.clear_staging(paths)
         staging = paths.staging / run_id
         staging.mkdir(parents=True)

@@ -15,7 +15,7 @@ from transforms.discover import discover
 from transforms.pipeline import PassResult, PassSteps, PipelineConfig, run_pass
 from warehouse import staging as staged
 from warehouse.history import StoredBodies, open_snapshot
-from warehouse.lock import WriterLock
+from warehouse.lock import run_lock
 from warehouse.store import CATALOG_ALIAS, WarehousePaths, clear_staging, commit_run, open_reader, open_writer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None
     started = datetime.now(UTC)
     paths = WarehousePaths(root)
     staging = paths.staging / run_id
-    with WriterLock(paths.lock):
+    with run_lock(paths.lock, paths.catalog_url):
         clear_staging(paths)
         staging.mkdir(parents=True)
         try:

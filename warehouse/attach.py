@@ -20,12 +20,12 @@ from warehouse.store import CATALOG_ALIAS, WarehouseMissingError, WarehousePaths
 def attach_statements(root: Path) -> list[str]:
     """The statements, in order, that attach the warehouse at ``root`` read-only and make it current."""
     paths = WarehousePaths(Path(root).resolve())
-    if not paths.catalog.exists():
+    if not paths.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
     return [
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
-        *(f"LOAD {sql_literal(path)}" for path in extension_files()),
+        *(f"LOAD {sql_literal(path)}" for path in extension_files(paths.catalog_url is not None)),
         attach_statement(paths, ", READ_ONLY"),
         f"USE {CATALOG_ALIAS}",
     ]

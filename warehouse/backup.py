@@ -58,6 +58,11 @@ def referenced_files(catalog: Path) -> list[str]:
 def backup(root: Path, dest: Path) -> BackupSummary:
     """Copy the warehouse at ``root`` to ``dest`` (a new or empty folder)."""
     source = WarehousePaths(root)
+    if source.catalog_url is not None:
+        raise BackupError(
+            f"{root} keeps its catalog in PostgreSQL ({source.catalog_url}): back it up with pg_dump, then copy "
+            f"its data path {source.data} (README, \"When one machine is not enough\")"
+        )
     if not source.catalog.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

@@ -55,7 +55,7 @@ def open_snapshot(root: Path, scheme: str) -> Snapshot:
 
 def read_ledger(root: Path) -> pl.DataFrame:
     """The ledger (LEDGER), read-only; an empty frame with its columns when there is no warehouse yet."""
-    if not WarehousePaths(root).catalog.exists():
+    if not WarehousePaths(root).exists():
         return LEDGER.empty()
     con = open_reader(root)
     try:
@@ -75,7 +75,7 @@ class StoredBodies:
     def __call__(self, article_ids: list[str]) -> pl.DataFrame:
         staged = staged_files(self.staging, "articles")
         wanted = "article_id IN (SELECT article_id FROM wanted)"
-        if not WarehousePaths(self.root).catalog.exists():
+        if not WarehousePaths(self.root).exists():
             if not staged:
                 return pl.DataFrame(schema={"article_id": pl.String, "body": pl.String})
             return pl.scan_parquet(staged).select("article_id", "body").filter(

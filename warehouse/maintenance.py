@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.faults import crash_point
-from warehouse.lock import DEFAULT_TIMEOUT_S, WriterLock
+from warehouse.lock import DEFAULT_TIMEOUT_S, run_lock
 from warehouse.store import (
     CATALOG_ALIAS,
     WarehouseMissingError,
@@ -114,13 +114,13 @@ def maintain(
     """One maintenance pass under the writer lock. ``retain_days``, when given, becomes the warehouse's
     retention from now on. ``now`` is the pass's clock (tests and the benchmark simulate days)."""
     paths = WarehousePaths(root)
-    if not paths.catalog.exists():
+    if not paths.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
     if retain_days is not None and retain_days < 0:
         raise ValueError(f"--retain-days must be 0 or more, not {retain_days}")
     started = dt.datetime.now(dt.UTC)
     now = now or started
-    with WriterLock(paths.lock, timeout_s=lock_timeout_s):
+    with run_lock(paths.lock, paths.catalog_url, timeout_s=lock_timeout_s):
         con = open_writer(root)
         try:
             con.execute("SET enable_progress_bar = false")  # the pass prints its own lines

@@ -1,4 +1,5 @@
-"""The DuckLake warehouse: Parquet data files plus a SQLite catalog, in one folder.
+"""The DuckLake warehouse: Parquet data files plus a SQLite catalog, in one folder (or a PostgreSQL
+catalog shared by several machines, `warehouse.catalog`).
 
 Why this layout: DuckLake commits a whole run (every table) in one catalog transaction, so a
 run that dies leaves the warehouse as it was; the SQLite catalog lets readers attach while the
@@ -19,9 +20,11 @@ from typing import Any
 
 import duckdb
 import duckdb_extension_ducklake
+import duckdb_extension_postgres_scanner
 import duckdb_extension_sqlite_scanner
 
 from transforms.schema import SCHEMA_DERIVED, SCHEMA_MIGRATIONS
+from warehouse.catalog import SQLITE_CATALOG, CatalogSettings, postgres_catalog_exists, read_settings
 from warehouse.ddl import create_table, derived_statements, sql_literal
 from warehouse.faults import crash_point
 from warehouse.migrations import pending
@@ -37,15 +40,28 @@ class WarehouseMissingError(RuntimeError):
 
 @dataclass(frozen=True)
 class WarehousePaths:
+    """Where the warehouse of the folder ``root`` keeps its parts (``warehouse.catalog`` says why)."""
+
     root: Path
 
     @property
+    def settings(self) -> CatalogSettings:
+        return read_settings(self.root)
+
+    @property
     def catalog(self) -> Path:
-        return self.root / "catalog.sqlite"
+        """The SQLite catalog file (a folder bound to a PostgreSQL catalog has none)."""
+        return self.root / SQLITE_CATALOG
+
+    @property
+    def catalog_url(self) -> str | None:
+        """The PostgreSQL catalog the folder is bound to, or None for its own SQLite file."""
+        return self.settings.catalog
 
     @property
     def data(self) -> Path:
-        return self.root / "data"
+        data_path = self.settings.data_path
+        return Path(data_path) if data_path else self.root / "data"
 
     @property
     def staging(self) -> Path:
@@ -54,6 +70,11 @@ class WarehousePaths:
     @property
     def lock(self) -> Path:
         return self.root / ".writer.lock"
+
+    def exists(self) -> bool:
+        """Whether a writer has created the warehouse yet."""
+        url = self.catalog_url
+        return self.catalog.exists() if url is None else postgres_catalog_exists(url)
 
 
 @cache
@@ -64,14 +85,18 @@ def _extension_file(module_path: str, name: str) -> str:
     return str(found[-1])
 
 
-def extension_files() -> list[str]:
-    """The extension files of the installed packages, in the order they must load (absolute paths)."""
-    return [_extension_file(duckdb_extension_sqlite_scanner.__path__[0], "sqlite_scanner"),
-            _extension_file(duckdb_extension_ducklake.__path__[0], "ducklake")]
+def extension_files(postgres: bool = False) -> list[str]:
+    """The extension files of the installed packages, in the order they must load (absolute paths);
+    the PostgreSQL scanner only for a PostgreSQL catalog."""
+    catalog_extension = (
+        _extension_file(duckdb_extension_postgres_scanner.__path__[0], "postgres_scanner") if postgres
+        else _extension_file(duckdb_extension_sqlite_scanner.__path__[0], "sqlite_scanner")
+    )
+    return [catalog_extension, _extension_file(duckdb_extension_ducklake.__path__[0], "ducklake")]
 
 
-def _bare_connection() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the two extensions loaded from their installed packages.
+def _bare_connection(postgres: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the catalog's two extensions loaded from their installed packages.
 
     DuckDB checks an extension's signature on every LOAD, hashing its 35 MB file: about 0.3 s per
     extension and connection, the larger part of opening a reader. The files loaded here are the
@@ -85,7 +110,7 @@ def _bare_connection() -> duckdb.DuckDBPyConnection:
             "allow_unsigned_extensions": True,
         }
     )
-    for path in extension_files():
+    for path in extension_files(postgres):
         con.execute(f"LOAD {sql_literal(path)}")
     return con
 
@@ -99,8 +124,10 @@ def attach_statement(paths: WarehousePaths, options: str = "") -> str:
     moved or copied warehouse read and write where it is, never at its old place (the file paths
     inside the catalog are relative to the data path).
     """
+    url = paths.catalog_url
+    metadata = f"ducklake:sqlite:{paths.catalog}" if url is None else f"ducklake:postgres:{url}"
     return (
-        f"ATTACH {sql_literal(f'ducklake:sqlite:{paths.catalog}')} AS {CATALOG_ALIAS} "
+        f"ATTACH {sql_literal(metadata)} AS {CATALOG_ALIAS} "
         f"(DATA_PATH {sql_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH true{options})"
     )
 
@@ -114,9 +141,9 @@ def open_reader(root: Path, snapshot_version: int | None = None) -> duckdb.DuckD
     """A read-only connection with every warehouse relation visible unqualified; at ``snapshot_version``
     (see `warehouse.timetravel`) it sees the warehouse as it was then."""
     paths = WarehousePaths(root)
-    if not paths.catalog.exists():
+    if not paths.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
-    con = _bare_connection()
+    con = _bare_connection(postgres=paths.catalog_url is not None)
     at = "" if snapshot_version is None else f", SNAPSHOT_VERSION {int(snapshot_version)}"
     _attach(con, paths, f", READ_ONLY{at}")
     return con
@@ -132,7 +159,7 @@ def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
     """
     paths = WarehousePaths(root)
     paths.data.mkdir(parents=True, exist_ok=True)
-    con = _bare_connection()
+    con = _bare_connection(postgres=paths.catalog_url is not None)
     # Inlining would keep small inserts inside the catalog instead of Parquet: turn it off.
     _attach(con, paths, ", DATA_INLINING_ROW_LIMIT 0")
     _apply_schema(con)
