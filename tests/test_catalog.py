@@ -223,3 +223,51 @@ def test_akhbar_run_through_the_flow_on_a_postgres_catalog(prefect_api_url, cata
         assert con.execute("SELECT count(*), sum(files_loaded) FROM runs").fetchone() == (2, 5)
     finally:
         con.close()
+
+
+# --- data in object storage ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    from tests.s3_server import s3_server
+
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket on the test server, with the AWS variables pointing at it; its name."""
+    import uuid
+
+    from tests.s3_server import CREDENTIALS, client
+
+    name = f"news-{uuid.uuid4().hex[:10]}"
+    client(s3_endpoint).create_bucket(Bucket=name)
+    for key, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint}.items():
+        monkeypatch.setenv(key, value)
+    return name
+
+
+@pytest.mark.slow
+def test_data_in_object_storage_with_a_postgres_catalog(
+    catalog: str, s3_bucket: str, s3_endpoint: str, sqlite_seeds: dict, tmp_path: Path
+):
+    from tests.s3_server import client
+    from warehouse import maintenance
+
+    root = _bound(tmp_path / "machine-a", catalog, f"s3://{s3_bucket}/warehouse")
+    assert store.WarehousePaths(root).data_location == f"s3://{s3_bucket}/warehouse"
+    assert ingest_in_process(SEEDS, root).counts.loaded == 5
+    keys = [o["Key"] for o in client(s3_endpoint).list_objects_v2(Bucket=s3_bucket).get("Contents", [])]
+    assert keys and all(key.startswith("warehouse/") and key.endswith(".parquet") for key in keys)
+    assert not (root / "data").exists()
+    assert state(root) == sqlite_seeds
+    assert ingest_in_process(SEEDS, root).counts.loaded == 0  # a re-run loads nothing
+    other = _bound(tmp_path / "machine-b", catalog, f"s3://{s3_bucket}/warehouse")
+    assert state(other) == sqlite_seeds  # another machine reads the same warehouse
+    stored = client(s3_endpoint).list_objects_v2(Bucket=s3_bucket)["KeyCount"]  # the re-run added its runs row
+    summary = maintenance.maintain(other)
+    assert summary.files_before == stored and summary.files_merged > 0
+    assert state(root) == sqlite_seeds

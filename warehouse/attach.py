@@ -13,8 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.ddl import sql_literal
-from warehouse.store import CATALOG_ALIAS, WarehouseMissingError, WarehousePaths, attach_statement, extension_files
+from warehouse.store import CATALOG_ALIAS, WarehouseMissingError, WarehousePaths, attach_statement, setup_statements
 
 
 def attach_statements(root: Path) -> list[str]:
@@ -25,7 +24,7 @@ def attach_statements(root: Path) -> list[str]:
     return [
         "SET autoinstall_known_extensions = false",
         "SET autoload_known_extensions = false",
-        *(f"LOAD {sql_literal(path)}" for path in extension_files(paths.catalog_url is not None)),
+        *setup_statements(paths),
         attach_statement(paths, ", READ_ONLY"),
         f"USE {CATALOG_ALIAS}",
     ]

@@ -61,7 +61,7 @@ def backup(root: Path, dest: Path) -> BackupSummary:
     if source.catalog_url is not None:
         raise BackupError(
             f"{root} keeps its catalog in PostgreSQL ({source.catalog_url}): back it up with pg_dump, then copy "
-            f"its data path {source.data} (README, \"When one machine is not enough\")"
+            f"its data path {source.data_location} (README, \"When one machine is not enough\")"
         )
     if not source.catalog.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")

@@ -3,9 +3,11 @@
 The warehouse folder is always local to one machine: it holds the runs' staging and the local writer
 lock. By default it also holds the catalog (``catalog.sqlite``) and the Parquet files (``data/``).
 Bound to a PostgreSQL catalog (``--catalog postgresql://USER@HOST:PORT/DB``), the folder instead
-keeps ``warehouse.json`` naming the catalog and the data path (``--data-path``, a folder every machine
-sees at the same path; default: the folder's ``data/``), and every machine that writes or reads the
-shared warehouse has a folder of its own bound to the same catalog. The binding is written once and
+keeps ``warehouse.json`` naming the catalog and the data path (``--data-path``: a folder every machine
+sees at the same path, or S3-compatible object storage, ``s3://bucket/prefix``; default: the folder's
+``data/``), and every machine that writes or reads the shared warehouse has a folder of its own bound
+to the same catalog. Object storage is reached with DuckDB's httpfs extension and the usual ``AWS_*``
+variables (``AWS_ENDPOINT_URL`` for a server other than AWS). The binding is written once and
 checked at every later use, so a folder never silently switches warehouses.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +24,7 @@ from urllib.parse import urlsplit
 SETTINGS_FILE = "warehouse.json"
 SQLITE_CATALOG = "catalog.sqlite"
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
+OBJECT_STORE_PREFIX = "s3://"
 
 
 class CatalogError(ValueError):
@@ -29,7 +34,7 @@ class CatalogError(ValueError):
 @dataclass(frozen=True)
 class CatalogSettings:
     """A folder's binding: ``catalog`` is a PostgreSQL URL (None: the folder's SQLite file), ``data_path``
-    an absolute folder (None: the folder's ``data/``)."""
+    an absolute folder or an ``s3://bucket/prefix`` (None: the folder's ``data/``)."""
 
     catalog: str | None = None
     data_path: str | None = None
@@ -53,6 +58,40 @@ def check_catalog_url(url: str) -> str:
     return url
 
 
+def is_object_store(location: str) -> bool:
+    return location.startswith(OBJECT_STORE_PREFIX)
+
+
+def _data_location(data_path: str | Path) -> str:
+    text = str(data_path)
+    if is_object_store(text):
+        if not text[len(OBJECT_STORE_PREFIX):].strip("/"):
+            raise CatalogError(f"--data-path {text!r} needs a bucket: s3://BUCKET/PREFIX")
+        return text.rstrip("/")
+    return str(Path(text).resolve())
+
+
+def s3_secret_sql(env: Mapping[str, str] = os.environ) -> str:
+    """The DuckDB secret for object storage from the usual AWS variables (credentials, region, and
+    ``AWS_ENDPOINT_URL`` or ``AWS_ENDPOINT_URL_S3`` for an S3-compatible server)."""
+    options = ["TYPE s3"]
+    quoted = {name: "'" + value.replace("'", "''") + "'" for name, value in env.items() if name.startswith("AWS_")}
+    if "AWS_ACCESS_KEY_ID" in quoted and "AWS_SECRET_ACCESS_KEY" in quoted:
+        options += [f"KEY_ID {quoted['AWS_ACCESS_KEY_ID']}", f"SECRET {quoted['AWS_SECRET_ACCESS_KEY']}"]
+        if "AWS_SESSION_TOKEN" in quoted:
+            options.append(f"SESSION_TOKEN {quoted['AWS_SESSION_TOKEN']}")
+    region = quoted.get("AWS_REGION") or quoted.get("AWS_DEFAULT_REGION")
+    if region:
+        options.append(f"REGION {region}")
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if not parts.netloc:
+            raise CatalogError(f"AWS_ENDPOINT_URL {endpoint!r} is not a URL such as http://HOST:PORT")
+        options += [f"ENDPOINT '{parts.netloc}'", "URL_STYLE 'path'", f"USE_SSL {str(parts.scheme == 'https').lower()}"]
+    return f"CREATE OR REPLACE SECRET akhbar_s3 ({', '.join(options)})"
+
+
 def read_settings(root: Path) -> CatalogSettings:
     """The folder's binding; the default (SQLite in the folder) when it has none."""
     path = root / SETTINGS_FILE
@@ -65,7 +104,7 @@ def read_settings(root: Path) -> CatalogSettings:
         raise CatalogError(f"{path} is not a warehouse binding ({error}); fix or remove it") from None
 
 
-def bind(root: Path, catalog: str | None, data_path: Path | None) -> CatalogSettings:
+def bind(root: Path, catalog: str | None, data_path: str | Path | None) -> CatalogSettings:
     """Bind the folder at ``root`` to ``catalog`` and ``data_path`` (when given) and return its binding.
 
     The first binding is written to ``warehouse.json``; later ones must name the same catalog and data
@@ -76,7 +115,7 @@ def bind(root: Path, catalog: str | None, data_path: Path | None) -> CatalogSett
         return current
     wanted = CatalogSettings(
         catalog=check_catalog_url(catalog) if catalog is not None else current.catalog,
-        data_path=str(data_path.resolve()) if data_path is not None else current.data_path,
+        data_path=_data_location(data_path) if data_path is not None else current.data_path,
     )
     if wanted == current:
         return current

@@ -82,8 +82,16 @@ def _mib(size: int) -> str:
     return f"{size / 2**20:.2f} MiB"
 
 
-def data_files(paths: WarehousePaths) -> tuple[int, int]:
-    """(count, bytes) of the Parquet files in the warehouse's data folder."""
+def data_files(paths: WarehousePaths, con: duckdb.DuckDBPyConnection | None = None) -> tuple[int, int]:
+    """(count, bytes) of the Parquet files in the warehouse's data folder; in object storage, listed
+    through ``con`` (a connection of the warehouse: it holds the storage's secret)."""
+    if paths.remote_data:
+        if con is None:
+            raise ValueError("listing object storage needs a connection of the warehouse")
+        count, size = con.execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM read_blob(?)", [f"{paths.data_location}/**/*.parquet"]
+        ).fetchone()
+        return int(count), int(size)
     files = [p for p in paths.data.rglob("*.parquet") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
 
@@ -129,7 +137,7 @@ def maintain(
             retain = retention(con)
             grace = _option(con, GRACE_OPTION)
             grace = DEFAULT_GRACE if grace is None else grace
-            files_before, bytes_before = data_files(paths)
+            files_before, bytes_before = data_files(paths, con)
             snapshots_before = _snapshot_count(con)
             report(f"merging adjacent files ({files_before} files, {_mib(bytes_before)})")
             con.execute("BEGIN")
@@ -153,7 +161,7 @@ def maintain(
                 [_whole_days_before(now - grace)],
             ).fetchall()
             crash_point("maintain-after-cleanup")
-            files_after, bytes_after = data_files(paths)
+            files_after, bytes_after = data_files(paths, con)
             summary = MaintenanceSummary(
                 started_at=started, finished_at=dt.datetime.now(dt.UTC), retain_days=retain.days,
                 files_before=files_before, files_after=files_after, bytes_before=bytes_before,

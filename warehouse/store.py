@@ -20,11 +20,19 @@ from typing import Any
 
 import duckdb
 import duckdb_extension_ducklake
+import duckdb_extension_httpfs
 import duckdb_extension_postgres_scanner
 import duckdb_extension_sqlite_scanner
 
 from transforms.schema import SCHEMA_DERIVED, SCHEMA_MIGRATIONS
-from warehouse.catalog import SQLITE_CATALOG, CatalogSettings, postgres_catalog_exists, read_settings
+from warehouse.catalog import (
+    SQLITE_CATALOG,
+    CatalogSettings,
+    is_object_store,
+    postgres_catalog_exists,
+    read_settings,
+    s3_secret_sql,
+)
 from warehouse.ddl import create_table, derived_statements, sql_literal
 from warehouse.faults import crash_point
 from warehouse.migrations import pending
@@ -59,9 +67,20 @@ class WarehousePaths:
         return self.settings.catalog
 
     @property
+    def data_location(self) -> str:
+        """Where the Parquet files are: a local folder, or ``s3://bucket/prefix``."""
+        return self.settings.data_path or str(self.root / "data")
+
+    @property
+    def remote_data(self) -> bool:
+        return is_object_store(self.data_location)
+
+    @property
     def data(self) -> Path:
-        data_path = self.settings.data_path
-        return Path(data_path) if data_path else self.root / "data"
+        """The local folder of the Parquet files (object storage has none)."""
+        if self.remote_data:
+            raise ValueError(f"the data of {self.root} is in object storage ({self.data_location}), not a folder")
+        return Path(self.data_location)
 
     @property
     def staging(self) -> Path:
@@ -85,18 +104,30 @@ def _extension_file(module_path: str, name: str) -> str:
     return str(found[-1])
 
 
-def extension_files(postgres: bool = False) -> list[str]:
-    """The extension files of the installed packages, in the order they must load (absolute paths);
-    the PostgreSQL scanner only for a PostgreSQL catalog."""
-    catalog_extension = (
-        _extension_file(duckdb_extension_postgres_scanner.__path__[0], "postgres_scanner") if postgres
-        else _extension_file(duckdb_extension_sqlite_scanner.__path__[0], "sqlite_scanner")
-    )
-    return [catalog_extension, _extension_file(duckdb_extension_ducklake.__path__[0], "ducklake")]
+def extension_files(paths: WarehousePaths) -> list[str]:
+    """The extension files of the installed packages the warehouse at ``paths`` needs, in the order they
+    must load (absolute paths): the PostgreSQL scanner only for a PostgreSQL catalog, httpfs only for
+    data in object storage."""
+    files = [
+        _extension_file(duckdb_extension_postgres_scanner.__path__[0], "postgres_scanner") if paths.catalog_url
+        else _extension_file(duckdb_extension_sqlite_scanner.__path__[0], "sqlite_scanner"),
+        _extension_file(duckdb_extension_ducklake.__path__[0], "ducklake"),
+    ]
+    if paths.remote_data:
+        files.append(_extension_file(duckdb_extension_httpfs.__path__[0], "httpfs"))
+    return files
 
 
-def _bare_connection(postgres: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the catalog's two extensions loaded from their installed packages.
+def setup_statements(paths: WarehousePaths) -> list[str]:
+    """What a connection runs before the ATTACH: the extensions' LOADs and, for object storage, its secret."""
+    statements = [f"LOAD {sql_literal(path)}" for path in extension_files(paths)]
+    if paths.remote_data:
+        statements.append(s3_secret_sql())
+    return statements
+
+
+def _bare_connection(paths: WarehousePaths) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the warehouse's extensions loaded from their installed packages.
 
     DuckDB checks an extension's signature on every LOAD, hashing its 35 MB file: about 0.3 s per
     extension and connection, the larger part of opening a reader. The files loaded here are the
@@ -110,8 +141,8 @@ def _bare_connection(postgres: bool = False) -> duckdb.DuckDBPyConnection:
             "allow_unsigned_extensions": True,
         }
     )
-    for path in extension_files(postgres):
-        con.execute(f"LOAD {sql_literal(path)}")
+    for statement in setup_statements(paths):
+        con.execute(statement)
     return con
 
 
@@ -128,7 +159,7 @@ def attach_statement(paths: WarehousePaths, options: str = "") -> str:
     metadata = f"ducklake:sqlite:{paths.catalog}" if url is None else f"ducklake:postgres:{url}"
     return (
         f"ATTACH {sql_literal(metadata)} AS {CATALOG_ALIAS} "
-        f"(DATA_PATH {sql_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH true{options})"
+        f"(DATA_PATH {sql_literal(f'{paths.data_location}/')}, OVERRIDE_DATA_PATH true{options})"
     )
 
 
@@ -143,7 +174,7 @@ def open_reader(root: Path, snapshot_version: int | None = None) -> duckdb.DuckD
     paths = WarehousePaths(root)
     if not paths.exists():
         raise WarehouseMissingError(f"no warehouse at {root} (run `akhbar run` first)")
-    con = _bare_connection(postgres=paths.catalog_url is not None)
+    con = _bare_connection(paths)
     at = "" if snapshot_version is None else f", SNAPSHOT_VERSION {int(snapshot_version)}"
     _attach(con, paths, f", READ_ONLY{at}")
     return con
@@ -158,8 +189,9 @@ def open_writer(root: Path) -> duckdb.DuckDBPyConnection:
     a grace period (`warehouse.maintenance`).
     """
     paths = WarehousePaths(root)
-    paths.data.mkdir(parents=True, exist_ok=True)
-    con = _bare_connection(postgres=paths.catalog_url is not None)
+    if not paths.remote_data:
+        paths.data.mkdir(parents=True, exist_ok=True)
+    con = _bare_connection(paths)
     # Inlining would keep small inserts inside the catalog instead of Parquet: turn it off.
     _attach(con, paths, ", DATA_INLINING_ROW_LIMIT 0")
     _apply_schema(con)
