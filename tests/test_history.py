@@ -59,7 +59,13 @@ def test_snapshot_and_ledger_read_what_was_committed(tmp_path: Path):
     _commit(root, tmp_path / "staging", _article("0123456789abcdef", "a.txt", "نص"), ledger_rows)
     snapshot = open_snapshot(root, "scheme")
     assert snapshot.history.previous_sha == {"a.txt": "ab"}
-    assert snapshot.history.known.rows() == [("0123456789abcdef" * 4, "0123456789abcdef", "a.txt")]
+    history = snapshot.history
+    assert history.known.height == 0  # nothing of the history is loaded: each batch looks up its keys
+    stored = ("0123456789abcdef" * 4, "0123456789abcdef", "a.txt")
+    asked = pl.Series(["0123456789abcdef" * 4, "f" * 64])
+    assert history.known_matching(asked).rows() == [stored]
+    assert pickle.loads(pickle.dumps(history)).known_matching(asked).rows() == [stored]
+    assert history.without_articles_of(["a.txt"]).known_matching(asked).height == 0  # a changed file
     ledger = read_ledger(root)
     assert ledger.schema == pl.Schema(LEDGER.schema)
     assert sorted(ledger["source_path"]) == ["a.txt", "b.txt"]
@@ -78,3 +84,29 @@ def test_stored_bodies_come_from_the_warehouse_and_the_staging_folder(tmp_path: 
     assert only_staged.rows() == [("2" * 16, "مرحلي")]
     assert StoredBodies(tmp_path / "no-warehouse", tmp_path / "nothing")(["2" * 16]).height == 0
 
+
+
+def test_stored_bands_and_boilerplate_come_back_only_where_keys_match(tmp_path: Path):
+    from transforms.schema import ARTICLE_MINHASH
+
+    root, staging = tmp_path / "wh", tmp_path / "staging"
+    bands = ARTICLE_MINHASH.conform(pl.DataFrame(
+        {"article_id": ["a" * 16, "a" * 16, "b" * 16], "source_path": ["a.txt", "a.txt", "b.txt"],
+         "band_index": [0, 1, 0], "band_hash": [10, 11, 20], "scheme": ["scheme", "scheme", "other"]}
+    ))
+    (staging / "article_minhash").mkdir(parents=True)
+    bands.write_parquet(staging / "article_minhash" / "batch-00000.parquet")
+    lines = BOILERPLATE_LINES.conform(pl.DataFrame(
+        {"publisher": ["site", "site"], "line_key": ["k1", "k2"], "line": ["x", "y"], "word_count": [1, 1],
+         "article_count": [9, 2], "article_keys": [[1], [2]], "example_source_path": ["a.txt", "a.txt"],
+         "boilerplate": [True, False]}
+    ))
+    (staging / "boilerplate_lines").mkdir(parents=True)
+    lines.write_parquet(staging / "boilerplate_lines" / "run.parquet")
+    _commit(root, staging, _article("a" * 16, "a.txt", "نص"), LEDGER_HISTORY.empty())
+    history = open_snapshot(root, "scheme").history
+    keys = pl.DataFrame({"band_index": [0, 1, 0], "band_hash": [10, 99, 20]})
+    # (0, 20) is stored under another scheme; (1, 99) matches nothing.
+    assert history.bands_matching(keys).rows() == [("a" * 16, "a.txt", 0, 10)]
+    wanted = pl.DataFrame({"publisher": ["site", "other"], "line_key": ["k2", "k1"]})
+    assert history.boilerplate_matching(wanted)["line_key"].to_list() == ["k2"]

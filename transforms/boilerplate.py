@@ -105,6 +105,15 @@ def _paragraphs(frame: pl.DataFrame, columns: list[str], max_words: int) -> pl.D
     return paragraphs.with_columns(keys).drop("_key")
 
 
+def line_keys(frame: pl.DataFrame, config: BoilerplateConfig = BoilerplateConfig()) -> pl.DataFrame:
+    """(``publisher``, ``line_key``) of every paragraph of ``frame`` that could be a boilerplate line: what
+    ``learn_boilerplate`` and ``strip_boilerplate`` look up in the known table (a superset is harmless)."""
+    rows = frame.filter(pl.col("publisher").is_not_null() & pl.col("body").is_not_null())
+    return _paragraphs(rows.select("publisher", "body"), ["publisher"], config.max_words).select(
+        "publisher", "line_key"
+    ).unique()
+
+
 def _count(keys: pl.Expr, track: int) -> pl.Expr:
     """Distinct articles from a bottom-k list: exact below k, the k-minimum-values estimate at k."""
     kth = keys.list.get(track - 1, null_on_oob=True).cast(pl.Float64)

@@ -42,6 +42,8 @@ KEYS_SCHEMA: dict[str, pl.DataType] = {"article_id": pl.String(), "match_key": p
 # ``fetch_keys(article_ids)`` -> frame with ``article_id`` and ``match_key`` (or ``body``, from
 # which the key is recomputed) of those stored articles.
 FetchKeys = Callable[[list[str]], pl.DataFrame]
+# Given a batch's distinct (band_index, band_hash) keys, the stored band rows (BAND_SCHEMA) sharing one.
+HistoryBands = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -362,8 +364,10 @@ def _jaccard(
 
 
 def _verified(
-    batch: _Batch, history: pl.DataFrame, config: NearDupConfig, fetch_keys: FetchKeys | None
+    batch: _Batch, history: pl.DataFrame | HistoryBands, config: NearDupConfig, fetch_keys: FetchKeys | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    if callable(history):
+        history = history(batch.bands.select("band_index", "band_hash").unique())
     inner, outer = _candidates(batch, _history_bands(history))
     involved = pl.concat([inner["_d"], inner["_y"], outer["_d"]]).unique().sort().to_numpy()
     mask = np.isin(batch.doc, involved)
@@ -427,7 +431,7 @@ def _with_duplicate_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 def near_dedup(
     frame: pl.DataFrame,
-    history: pl.DataFrame,
+    history: pl.DataFrame | HistoryBands,
     config: NearDupConfig | None = None,
     fetch_keys: FetchKeys | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -435,7 +439,8 @@ def near_dedup(
 
     ``frame`` comes from ``exact_dedup`` (needs ``article_id``, ``source_path``, ``match_key``).
     ``history`` holds the band rows (``BAND_SCHEMA``) of canonical articles already stored: the
-    whole store, or only the rows whose ``(band_index, band_hash)`` occur in this batch. The
+    whole store, or only the rows whose ``(band_index, band_hash)`` occur in this batch, or a function
+    that returns those rows given this batch's keys (so the store is searched, never loaded). The
     texts of history candidates come from ``fetch_keys`` (called once, with the candidate ids
     only) unless ``history`` carries a ``match_key`` column.
 

@@ -31,7 +31,7 @@ from typing import Protocol
 import polars as pl
 
 from expectations.runner import validate_frame
-from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, strip_boilerplate
+from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, line_keys, strip_boilerplate
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
 from transforms.discover import moved_since_discovery, read_files
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REASON, REJECTED, STATUS, alive, label
@@ -93,27 +93,53 @@ class PipelineConfig:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
 
 
+class StoredHistory(Protocol):
+    """The warehouse's part of a history, asked only for what a batch's keys match (a join in the
+    warehouse, `warehouse.history.StoredHistory`), so a run never holds the whole history in memory.
+    Picklable, so it travels with a batch."""
+
+    def known(self, content_hashes: pl.Series) -> pl.DataFrame:
+        """KNOWN_KEYS rows of stored articles with one of ``content_hashes``."""
+        ...
+
+    def bands(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """BANDS rows of stored articles sharing a (``band_index``, ``band_hash``) of ``keys``."""
+        ...
+
+    def boilerplate(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """BOILERPLATE_LINES rows with one of the (``publisher``, ``line_key``) of ``keys``."""
+        ...
+
+    def excluding(self, paths: Sequence[str]) -> StoredHistory:
+        """The same history without the stored articles of ``paths``."""
+        ...
+
+
 @dataclass(frozen=True)
 class History:
     """What a batch needs from the warehouse and from earlier batches of its run.
 
     ``previous_sha``: the ledger's sha256 per path (a touched file with the same bytes is not new);
-    ``known``: content keys of stored articles (KNOWN_KEYS); ``bands``: their MinHash band rows
-    (BANDS); ``boilerplate``: the learned boilerplate table (BOILERPLATE_LINES).
+    ``known``: content keys of articles (KNOWN_KEYS); ``bands``: their MinHash band rows (BANDS);
+    ``boilerplate``: learned boilerplate lines (BOILERPLATE_LINES). With ``stored`` (a run against a
+    warehouse), the frames hold only what earlier batches of this run added and the rest is looked up
+    per batch; without it, the frames are the whole history.
     """
 
     previous_sha: Mapping[str, str]
     known: pl.DataFrame
     bands: pl.DataFrame
     boilerplate: pl.DataFrame
+    stored: StoredHistory | None = None
 
     @classmethod
     def of(
-        cls, previous_sha: Mapping[str, str], known: pl.DataFrame, bands: pl.DataFrame, boilerplate: pl.DataFrame
+        cls, previous_sha: Mapping[str, str], known: pl.DataFrame, bands: pl.DataFrame, boilerplate: pl.DataFrame,
+        stored: StoredHistory | None = None,
     ) -> History:
         """A history whose frames are in their schema (columns, order, dtypes)."""
         return cls(dict(previous_sha), KNOWN_KEYS.conform(known), BANDS.conform(bands),
-                   BOILERPLATE_LINES.conform(boilerplate))
+                   BOILERPLATE_LINES.conform(boilerplate), stored)
 
     @classmethod
     def empty(cls) -> History:
@@ -124,7 +150,29 @@ class History:
         if not paths:
             return self
         gone = pl.col("source_path").is_in(list(paths))
-        return replace(self, known=self.known.filter(~gone), bands=self.bands.filter(~gone))
+        stored = None if self.stored is None else self.stored.excluding(paths)
+        return replace(self, known=self.known.filter(~gone), bands=self.bands.filter(~gone), stored=stored)
+
+    def known_matching(self, content_hashes: pl.Series) -> pl.DataFrame:
+        """Every known key a batch with ``content_hashes`` can match (or more)."""
+        if self.stored is None:
+            return self.known
+        return pl.concat([KNOWN_KEYS.conform(self.stored.known(content_hashes)), self.known])
+
+    def bands_matching(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Every band row sharing a key with ``keys`` (``band_index``, ``band_hash``), or more."""
+        if self.stored is None:
+            return self.bands
+        return pl.concat([BANDS.conform(self.stored.bands(keys)), self.bands])
+
+    def boilerplate_matching(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """The current row of every line of ``keys`` (``publisher``, ``line_key``), or more: this run's
+        rows first, then the stored ones it has not replaced."""
+        if self.stored is None:
+            return self.boilerplate
+        stored = BOILERPLATE_LINES.conform(self.stored.boilerplate(keys))
+        older = stored.join(self.boilerplate, on=["publisher", "line_key"], how="anti")
+        return pl.concat([self.boilerplate, older])
 
     def extended(self, output: BatchOutput) -> History:
         """The history the next batch of the same run needs."""
@@ -348,8 +396,8 @@ def _deduplicate(
     """Repeated paragraphs, then exact and near duplicates against the batch and the history."""
     frame = collapse_repeated_paragraphs(frame, config.dedup)
     frame = add_content_keys(frame)
-    frame = exact_dedup(frame, history.known, config.dedup)
-    return near_dedup(frame, history.bands, config.neardup, bodies)
+    frame = exact_dedup(frame, history.known_matching(frame["content_hash"].drop_nulls().unique()), config.dedup)
+    return near_dedup(frame, history.bands_matching, config.neardup, bodies)
 
 
 def _validate(
@@ -474,7 +522,8 @@ def run_batch(
     else:
         parsed = recall_first_reads(batch.input_dir, batch.candidates, batch.first_reads, history.previous_sha, config)
     frame = parsed.frame
-    boilerplate = learn_boilerplate(frame, history.boilerplate, config.boilerplate)
+    known_lines = history.boilerplate_matching(line_keys(frame, config.boilerplate))
+    boilerplate = learn_boilerplate(frame, known_lines, config.boilerplate)
     frame = strip_boilerplate(frame, boilerplate, config.boilerplate)
     frame, batch_bands = _deduplicate(frame, history, config, bodies)
     report("entities")

@@ -6,14 +6,15 @@ Every query the ingest flow needs lives here, so the flow holds no SQL. Frames c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from transforms.pipeline import History
-from transforms.schema import BANDS, BOILERPLATE_LINES, KNOWN_KEYS, LEDGER
+from transforms.schema import BANDS, BOILERPLATE_LINES, KNOWN_KEYS, LEDGER, Relation
 from warehouse.staging import staged_files
 from warehouse.store import WarehousePaths, open_reader, open_writer
 
@@ -34,23 +35,81 @@ def _select(
 
 
 def open_snapshot(root: Path, scheme: str) -> Snapshot:
-    """Create or upgrade the warehouse, drop what dead runs left, and read the ledger and the history.
+    """Create or upgrade the warehouse, drop what dead runs left, and read the ledger.
 
     Call only while holding the writer lock. ``scheme`` names the MinHash scheme whose stored band rows
-    are comparable with this run's.
+    are comparable with this run's. The rest of the history stays in the warehouse: the batches look
+    up what their keys match (`StoredHistory`).
     """
     con = open_writer(root)
     try:
         ledger = LEDGER.conform(_select(con, LEDGER.names, "ingest_ledger"))
-        known = _select(con, KNOWN_KEYS.names, "articles")
-        bands = _select(con, BANDS.names, "article_minhash WHERE scheme = ?", [scheme])
-        boilerplate = _select(con, BOILERPLATE_LINES.names, "boilerplate_lines")
     finally:
         con.close()
     previous_sha = {
         path: sha for path, sha in ledger.select("source_path", "sha256").iter_rows() if sha is not None
     }
-    return Snapshot(ledger, History.of(previous_sha, known, bands, boilerplate))
+    history = History.of(previous_sha, KNOWN_KEYS.empty(), BANDS.empty(), BOILERPLATE_LINES.empty(),
+                         stored=StoredHistory(root, scheme))
+    return Snapshot(ledger, history)
+
+
+@dataclass(frozen=True)
+class StoredHistory:
+    """The committed history of the warehouse at ``root``, searched with a batch's keys: a temporary
+    table of the keys joined with the stored rows in DuckDB, so only the matches come back.
+
+    Why not load it at the start of a run: the ledger's keys, the content keys and 16 band keys per
+    article grow with the archive, while a night adds a thousand articles. ``excluded`` are input
+    files whose stored articles a run replaces. Picklable (paths and strings only).
+    """
+
+    root: Path
+    scheme: str
+    excluded: tuple[str, ...] = ()
+
+    def _matching(self, relation: Relation, sql: str, keys: pl.DataFrame, params: list | None = None) -> pl.DataFrame:
+        if keys.height == 0 or not WarehousePaths(self.root).exists():
+            return relation.empty()
+        con = open_reader(self.root)
+        try:
+            con.register("batch_keys", keys.to_arrow())
+            con.execute("CREATE TEMP TABLE excluded AS SELECT unnest(?::VARCHAR[]) AS source_path",
+                        [list(self.excluded)])
+            return relation.conform(con.execute(sql, params or []).pl())
+        finally:
+            con.close()
+
+    def known(self, content_hashes: pl.Series) -> pl.DataFrame:
+        return self._matching(
+            KNOWN_KEYS,
+            "SELECT a.content_hash, a.article_id, a.source_path FROM articles a "
+            "JOIN (SELECT DISTINCT content_hash FROM batch_keys) k USING (content_hash) "
+            "WHERE a.source_path NOT IN (SELECT source_path FROM excluded)",
+            pl.DataFrame({"content_hash": content_hashes.cast(pl.String)}),
+        )
+
+    def bands(self, keys: pl.DataFrame) -> pl.DataFrame:
+        return self._matching(
+            BANDS,
+            "SELECT m.article_id, m.source_path, m.band_index, m.band_hash FROM article_minhash m "
+            "JOIN (SELECT DISTINCT band_index, band_hash FROM batch_keys) k USING (band_index, band_hash) "
+            "WHERE m.scheme = ? AND m.source_path NOT IN (SELECT source_path FROM excluded)",
+            keys.select(pl.col("band_index").cast(pl.Int16), pl.col("band_hash").cast(pl.Int64)),
+            [self.scheme],
+        )
+
+    def boilerplate(self, keys: pl.DataFrame) -> pl.DataFrame:
+        columns = ", ".join(f'b."{c}"' for c in BOILERPLATE_LINES.names)
+        return self._matching(
+            BOILERPLATE_LINES,
+            f"SELECT {columns} FROM boilerplate_lines b "
+            "JOIN (SELECT DISTINCT publisher, line_key FROM batch_keys) k USING (publisher, line_key)",
+            keys.select("publisher", "line_key"),
+        )
+
+    def excluding(self, paths: Sequence[str]) -> StoredHistory:
+        return replace(self, excluded=tuple(sorted({*self.excluded, *paths})))
 
 
 def read_ledger(root: Path) -> pl.DataFrame:
