@@ -26,7 +26,7 @@ from flows import progress
 from flows.artifacts import publish_run
 from flows.errors import BlockingValidationError, RunFailedError
 from flows.results import RunSummary
-from transforms.discover import Discovery, FolderFilter, discover
+from transforms.discover import Discovery, FolderFilter, LedgerLookup, discover
 from transforms.pipeline import (
     BatchInput,
     BatchOutput,
@@ -57,12 +57,12 @@ DEFAULT_MAX_FILE_BYTES = ReadConfig().max_bytes
 
 @task(name="open-warehouse", cache_policy=NO_CACHE)
 def open_warehouse_task(root: Path, scheme: str) -> Snapshot:
-    """Create/upgrade the warehouse, drop what dead runs left, read the ledger and the history."""
+    """Create/upgrade the warehouse, drop what dead runs left; the ledger and history to search."""
     return open_snapshot(root, scheme)
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(input_dir: Path, ledger: pl.DataFrame, folder_filter: FolderFilter) -> Discovery:
+def discover_task(input_dir: Path, ledger: LedgerLookup, folder_filter: FolderFilter) -> Discovery:
     return discover(input_dir, ledger, folder_filter)
 
 
@@ -209,7 +209,7 @@ def ingest(
             folder_filter = FolderFilter(include=tuple(include or ()), exclude=tuple(exclude or ()))
             discovery = discover_task(source, snapshot.ledger, folder_filter)
             progress.begin(discovery.candidates.height)
-            history = snapshot.history.without_articles_of(discovery.changed_paths)
+            history = snapshot.history_for(discovery)
             result = run_pass(
                 source, discovery.candidates, history, config, run_id, started, _steps(staging),
                 bodies=StoredBodies(root, staging), progress=progress, spill=staged.first_reads_dir(staging),

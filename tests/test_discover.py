@@ -51,6 +51,17 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path):
     second = discover(tmp_path, ledger)
     assert second.candidates["source_path"].to_list() == ["b.txt"]
     assert second.files_unchanged == 1 and second.changed_paths == ["b.txt"]
+    b_sha = ledger.filter(pl.col("source_path") == "b.txt")["sha256"][0]
+    assert second.previous_sha == {"b.txt": b_sha}  # only the changed candidates' hashes
+    asked: list[list[str]] = []
+
+    def lookup(paths: pl.Series) -> pl.DataFrame:  # as the warehouse answers: the rows of these paths
+        asked.append(sorted(paths.to_list()))
+        return ledger.filter(pl.col("source_path").is_in(paths.implode()))
+
+    looked_up = discover(tmp_path, lookup)
+    assert asked == [["a.txt", "b.txt"]]
+    assert looked_up.candidates.equals(second.candidates) and looked_up.previous_sha == second.previous_sha
 
 
 def test_symlink_out_of_the_folder_is_refused_without_reading(tmp_path: Path):

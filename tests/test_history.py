@@ -38,7 +38,8 @@ def _commit(root: Path, staging: Path, articles: pl.DataFrame, ledger: pl.DataFr
 
 def test_a_new_warehouse_has_an_empty_history_in_its_schema(tmp_path: Path):
     snapshot = open_snapshot(tmp_path / "wh", "scheme")
-    assert snapshot.ledger.schema == pl.Schema(LEDGER.schema) and snapshot.ledger.height == 0
+    found = snapshot.ledger(pl.Series(["a.txt"]))
+    assert found.schema == pl.Schema(LEDGER.schema) and found.height == 0
     history = snapshot.history
     assert history.previous_sha == {}
     assert history.known.schema == pl.Schema(KNOWN_KEYS.schema)
@@ -58,7 +59,8 @@ def test_snapshot_and_ledger_read_what_was_committed(tmp_path: Path):
     )
     _commit(root, tmp_path / "staging", _article("0123456789abcdef", "a.txt", "نص"), ledger_rows)
     snapshot = open_snapshot(root, "scheme")
-    assert snapshot.history.previous_sha == {"a.txt": "ab"}
+    # Discovery asks for the ledger rows of the paths it found, and only those come back.
+    assert snapshot.ledger(pl.Series(["a.txt", "new.txt"]))["source_path"].to_list() == ["a.txt"]
     history = snapshot.history
     assert history.known.height == 0  # nothing of the history is loaded: each batch looks up its keys
     stored = ("0123456789abcdef" * 4, "0123456789abcdef", "a.txt")

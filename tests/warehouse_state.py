@@ -100,7 +100,7 @@ def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None
             discovery = discover(input_dir, snapshot.ledger)
             steps = PassSteps(stage=lambda output, batch_no: staged.write_batch(staging, output.tables, batch_no))
             result = run_pass(
-                input_dir, discovery.candidates, snapshot.history.without_articles_of(discovery.changed_paths),
+                input_dir, discovery.candidates, snapshot.history_for(discovery),
                 config, run_id, started, steps, bodies=StoredBodies(root, staging),
                 spill=staged.first_reads_dir(staging),
             )

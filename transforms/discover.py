@@ -17,8 +17,8 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
@@ -100,6 +100,11 @@ def patterns(values: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(p.strip() for value in values or () for p in value.split(",") if p.strip())
 
 
+# Given the paths found in the folder, their ledger rows (LEDGER): a join in the warehouse, so a run
+# never loads the ledger of the whole archive.
+LedgerLookup = Callable[[pl.Series], pl.DataFrame]
+
+
 @dataclass(frozen=True)
 class Discovery:
     candidates: pl.DataFrame  # new or changed files, in CANDIDATES
@@ -107,6 +112,8 @@ class Discovery:
     files_unchanged: int
     changed_paths: list[str]  # candidates that already had a ledger row (content may have changed)
     files_ignored: int = 0  # skipped by the folder filter (a skipped folder counts once): no ledger row
+    # The ledger's sha256 of the changed candidates: one touched without a change in its bytes is not new.
+    previous_sha: Mapping[str, str] = field(default_factory=dict)
 
 
 def _is_utf8(name: str) -> bool:
@@ -198,8 +205,11 @@ def _walk(root: Path, keep: PathFilter) -> tuple[list[tuple[str, os.stat_result 
     return entries, ignored
 
 
-def discover(input_dir: Path, ledger: pl.DataFrame, folder_filter: FolderFilter = FolderFilter()) -> Discovery:
-    """Compare the folder with the ledger (LEDGER: source_path, size_bytes, mtime_ns, status, reason).
+def discover(
+    input_dir: Path, ledger: pl.DataFrame | LedgerLookup, folder_filter: FolderFilter = FolderFilter()
+) -> Discovery:
+    """Compare the folder with the ledger (LEDGER: source_path, sha256, size_bytes, mtime_ns, status, reason):
+    the whole ledger, or a lookup that returns the rows of the paths found.
 
     A file whose size and mtime match its ledger row is unchanged without being read. Files that
     were refused before for a reason that depends on the path (links, special files) and still are
@@ -217,8 +227,11 @@ def discover(input_dir: Path, ledger: pl.DataFrame, folder_filter: FolderFilter 
         },
         schema={name: CANDIDATES.schema[name] for name in ("source_path", "size_bytes", "mtime_ns", REASON)},
     )
+    if callable(ledger):
+        ledger = ledger(found["source_path"])
     before = ledger.select(
         "source_path",
+        pl.col("sha256").alias("_sha"),
         pl.col("size_bytes").alias("_size"),
         pl.col("mtime_ns").alias("_mtime"),
         pl.col(STATUS).alias("_status"),
@@ -234,12 +247,14 @@ def discover(input_dir: Path, ledger: pl.DataFrame, folder_filter: FolderFilter 
     )
     new = found.join(before, on="source_path", how="left", maintain_order="left").filter(~same)
     candidates = CANDIDATES.conform(new.with_columns(pl.when(refused).then(pl.lit(REJECTED)).alias(STATUS)))
+    known = new.filter(pl.col("_known").fill_null(False))
     return Discovery(
         candidates,
         files_seen=len(entries),
         files_unchanged=len(entries) - new.height,
-        changed_paths=new.filter(pl.col("_known").fill_null(False))["source_path"].to_list(),
+        changed_paths=known["source_path"].to_list(),
         files_ignored=ignored,
+        previous_sha=dict(known.filter(pl.col("_sha").is_not_null()).select("source_path", "_sha").iter_rows()),
     )
 
 

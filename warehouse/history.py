@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms.discover import Discovery
 from transforms.pipeline import History
 from transforms.schema import BANDS, BOILERPLATE_LINES, KNOWN_KEYS, LEDGER, Relation
 from warehouse.staging import staged_files
@@ -21,10 +22,18 @@ from warehouse.store import WarehousePaths, open_reader, open_writer
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a run starts from: the ledger (for discovery) and the history (for the batches)."""
+    """What a run starts from: the ledger (for discovery) and the history (for the batches), both
+    searched in the warehouse rather than loaded."""
 
-    ledger: pl.DataFrame  # LEDGER
+    ledger: StoredLedger
     history: History
+
+    def history_for(self, discovery: Discovery) -> History:
+        """The batches' history once the folder is discovered: the ledger's hashes of the changed files,
+        and none of their stored articles (a changed file must not duplicate its own old version)."""
+        return replace(self.history, previous_sha=dict(discovery.previous_sha)).without_articles_of(
+            discovery.changed_paths
+        )
 
 
 def _select(
@@ -35,23 +44,49 @@ def _select(
 
 
 def open_snapshot(root: Path, scheme: str) -> Snapshot:
-    """Create or upgrade the warehouse, drop what dead runs left, and read the ledger.
+    """Create or upgrade the warehouse and drop what dead runs left; the ledger and history to search.
 
     Call only while holding the writer lock. ``scheme`` names the MinHash scheme whose stored band rows
-    are comparable with this run's. The rest of the history stays in the warehouse: the batches look
-    up what their keys match (`StoredHistory`).
+    are comparable with this run's. Nothing of the history is loaded: discovery looks up the ledger
+    rows of the paths it finds (`StoredLedger`), the batches what their keys match (`StoredHistory`).
     """
-    con = open_writer(root)
+    open_writer(root).close()
+    history = History.of({}, KNOWN_KEYS.empty(), BANDS.empty(), BOILERPLATE_LINES.empty(),
+                         stored=StoredHistory(root, scheme))
+    return Snapshot(StoredLedger(root), history)
+
+
+def _matching(root: Path, relation: Relation, sql: str, keys: pl.DataFrame, excluded: Sequence[str] = (),
+              params: list | None = None) -> pl.DataFrame:
+    """``sql``'s rows in ``relation``'s schema, with ``keys`` as the table ``batch_keys`` and ``excluded``
+    as ``excluded(source_path)``: a join in DuckDB, so only the matching rows come back."""
+    if keys.height == 0 or not WarehousePaths(root).exists():
+        return relation.empty()
+    con = open_reader(root)
     try:
-        ledger = LEDGER.conform(_select(con, LEDGER.names, "ingest_ledger"))
+        con.register("batch_keys", keys.to_arrow())
+        con.execute("CREATE TEMP TABLE excluded AS SELECT unnest(?::VARCHAR[]) AS source_path", [list(excluded)])
+        return relation.conform(con.execute(sql, params or []).pl())
     finally:
         con.close()
-    previous_sha = {
-        path: sha for path, sha in ledger.select("source_path", "sha256").iter_rows() if sha is not None
-    }
-    history = History.of(previous_sha, KNOWN_KEYS.empty(), BANDS.empty(), BOILERPLATE_LINES.empty(),
-                         stored=StoredHistory(root, scheme))
-    return Snapshot(ledger, history)
+
+
+@dataclass(frozen=True)
+class StoredLedger:
+    """The ledger of the warehouse at ``root``, searched with the paths a discovery found."""
+
+    root: Path
+
+    def __call__(self, paths: pl.Series) -> pl.DataFrame:
+        columns = ", ".join(f'h."{c}"' for c in LEDGER.names)
+        # The `ingest_ledger` view's latest row per file, for these paths only.
+        return _matching(
+            self.root, LEDGER,
+            f"SELECT {columns} FROM ledger_history h JOIN (SELECT DISTINCT source_path FROM batch_keys) k "
+            "USING (source_path) "
+            "QUALIFY row_number() OVER (PARTITION BY h.source_path ORDER BY h.recorded_at DESC) = 1",
+            pl.DataFrame({"source_path": paths.cast(pl.String)}),
+        )
 
 
 @dataclass(frozen=True)
@@ -69,16 +104,7 @@ class StoredHistory:
     excluded: tuple[str, ...] = ()
 
     def _matching(self, relation: Relation, sql: str, keys: pl.DataFrame, params: list | None = None) -> pl.DataFrame:
-        if keys.height == 0 or not WarehousePaths(self.root).exists():
-            return relation.empty()
-        con = open_reader(self.root)
-        try:
-            con.register("batch_keys", keys.to_arrow())
-            con.execute("CREATE TEMP TABLE excluded AS SELECT unnest(?::VARCHAR[]) AS source_path",
-                        [list(self.excluded)])
-            return relation.conform(con.execute(sql, params or []).pl())
-        finally:
-            con.close()
+        return _matching(self.root, relation, sql, keys, self.excluded, params)
 
     def known(self, content_hashes: pl.Series) -> pl.DataFrame:
         return self._matching(
