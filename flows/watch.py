@@ -195,11 +195,11 @@ class FolderWatcher:
     def sweep(self) -> int:
         """Mark every new or changed file (per the ledger) pending; returns how many were marked."""
         from transforms.discover import discover
-        from warehouse.history import read_ledger
+        from warehouse.history import StoredLedger
 
         self._recompile()
         try:
-            candidates = discover(self.root, read_ledger(self.warehouse), self.folder_filter).candidates
+            candidates = discover(self.root, StoredLedger(self.warehouse), self.folder_filter).candidates
         except Exception as error:  # e.g. the catalog is being created by a first run: next sweep
             LOGGER.warning("sweep skipped: %s: %s", type(error).__name__, error)
             return 0
