@@ -106,10 +106,10 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
     configure_runtime(args.warehouse)
     _use_webhook(args)
     from flows import progress
-    from flows.ingest import ingest_with  # Prefect reads its settings at import time
+    from flows.ingest import ingest  # Prefect reads its settings at import time
 
     with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
-        return ingest_with(args.workers)(
+        return ingest(
             str(args.input), str(args.warehouse), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
             max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
             exclude=list(args.folder_filter.exclude), maintain=not args.no_maintain, workers=args.workers)
@@ -556,8 +556,9 @@ def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default)
                         default=_Default(_max_file_bytes, _size, env="AKHBAR_MAX_FILE_BYTES", convert=int),
                         help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or %(default)s)")
     parser.add_argument("--workers", type=int, default=_Default(_workers, env="AKHBAR_WORKERS", convert=int),
-                        metavar="N", help="processes tagging each batch's articles; results never depend on it "
-                                          "(default: $AKHBAR_WORKERS or every core, here %(default)s)")
+                        metavar="N", help="pieces each batch's entity tagging is cut into, run in at most one process "
+                                          "per core; results never depend on it (default: $AKHBAR_WORKERS or every "
+                                          "core, here %(default)s)")
     parser.add_argument("--include", action="append", default=None, metavar="PATTERN",
                         help="only files matching PATTERN (gitignore syntax; repeat, or separate with commas)")
     parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",

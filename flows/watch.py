@@ -304,11 +304,9 @@ def local_trigger(input_dir: Path, warehouse_dir: Path, **options: object) -> Ca
     """Run the ingest flow in this process; ``options`` are the flow's other parameters."""
 
     def trigger() -> None:
-        from flows.ingest import ingest, ingest_with
+        from flows.ingest import ingest
 
-        workers = options.get("workers")
-        flow = ingest_with(workers) if isinstance(workers, int) else ingest
-        flow(str(input_dir), str(warehouse_dir), **options)
+        ingest(str(input_dir), str(warehouse_dir), **options)
 
     return trigger
 

@@ -287,17 +287,21 @@ def cut_pieces(
     A document's sentences stay in one piece because the tagger's consistency pass reads the whole
     document; without ``doc_ids`` every sentence stands alone and any cut will do.
     """
-    lengths = [len(sentence) for sentence in sentences]
-    total = sum(lengths)
+    lengths = np.fromiter((len(sentence) for sentence in sentences), dtype=np.int64, count=len(sentences))
+    total = int(lengths.sum())
     pieces = max(1, min(pieces, total // max(min_tokens, 1)))
-    cuts, seen, target = [0], 0, 1
-    for index, length in enumerate(lengths):
-        if target < pieces and seen >= total * target / pieces and index > cuts[-1] and (
-            doc_ids is None or doc_ids[index] != doc_ids[index - 1]
-        ):
-            cuts.append(index)
-            target += 1
-        seen += length
+    # Where a piece may start (a new document) and how many tokens come before it.
+    starts = np.arange(1, len(sentences))
+    if doc_ids is not None:
+        starts = np.array([i for i in starts.tolist() if doc_ids[i] != doc_ids[i - 1]], dtype=np.int64)
+    before = np.concatenate([[0], np.cumsum(lengths)])[starts]
+    cuts = [0]
+    for target in range(1, pieces):
+        later = starts > cuts[-1]
+        if not later.any():
+            break
+        nearest = np.abs(before[later] - total * target / pieces).argmin()
+        cuts.append(int(starts[later][nearest]))
     cuts.append(len(sentences))
     return [(sentences[start:end], None if doc_ids is None else doc_ids[start:end])
             for start, end in pairwise(cuts)]
@@ -582,8 +586,11 @@ def run_batch(
     frame = add_text_stats(frame, config.stats)
     articles = frame.filter(alive()).select("article_id", "body")
     # The model loads (and its modules import) only for a batch with something to tag.
-    tagger = ner_tagger() if config.workers == 1 else PiecewiseTagger(config.workers, map, config.min_piece_tokens)
-    mentions = tag_mentions(articles, tagger, config.mentions) if articles.height else MENTIONS.empty()
+    if articles.height:
+        tagger = ner_tagger() if config.workers == 1 else PiecewiseTagger(config.workers, map, config.min_piece_tokens)
+        mentions = tag_mentions(articles, tagger, config.mentions)
+    else:
+        mentions = MENTIONS.empty()
     report("validating")
     frame, mentions, validation, blocking = _validate(frame, mentions)
     frame = label(frame, pl.lit(True), LOADED, pl.lit(None, dtype=pl.String))  # what survived every step
