@@ -109,10 +109,10 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
     from flows.ingest import ingest  # Prefect reads its settings at import time
 
     with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
-        return ingest(str(args.input), str(args.warehouse), batch_size=args.batch_size,
-                      lock_timeout_s=args.lock_timeout, max_file_bytes=args.max_file_bytes,
-                      include=list(args.folder_filter.include), exclude=list(args.folder_filter.exclude),
-                      maintain=not args.no_maintain)
+        return ingest(
+            str(args.input), str(args.warehouse), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
+            max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
+            exclude=list(args.folder_filter.exclude), maintain=not args.no_maintain, workers=args.workers)
 
 
 def _stopped(signal_name: str, source: Path, root: Path, started: dt.datetime) -> int:
@@ -336,7 +336,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     else:
         trigger = local_trigger(source, root, batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
                                 max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
-                                exclude=list(args.folder_filter.exclude), maintain=not args.no_maintain)
+                                exclude=list(args.folder_filter.exclude), maintain=not args.no_maintain,
+                                workers=args.workers)
     try:
         FolderWatcher(source, root, _stopped_by_signals(trigger), _watch_config(args), args.folder_filter).run(stop)
     except KeyboardInterrupt as interrupt:
@@ -414,7 +415,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         input_dir=source, warehouse_dir=root, cron=args.cron, timezone=args.timezone,
         lock_timeout_s=args.lock_timeout, batch_size=args.batch_size, max_file_bytes=args.max_file_bytes,
-        maintain=not args.no_maintain,
+        maintain=not args.no_maintain, workers=args.workers,
         watch=not args.no_watch, watch_config=_watch_config(args), folder_filter=args.folder_filter,
         alerts=alerts,
     )
@@ -477,6 +478,12 @@ def _batch_size() -> int:
     from transforms.pipeline import PipelineConfig
 
     return PipelineConfig().batch_size
+
+
+def _workers() -> int:
+    from flows.workers import default_workers
+
+    return default_workers()
 
 
 def _ner_context() -> int:
@@ -548,6 +555,10 @@ def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default)
     parser.add_argument("--max-file-bytes", type=int,
                         default=_Default(_max_file_bytes, _size, env="AKHBAR_MAX_FILE_BYTES", convert=int),
                         help="larger files are rejected unread (default: $AKHBAR_MAX_FILE_BYTES or %(default)s)")
+    parser.add_argument("--workers", type=int, default=_Default(_workers, env="AKHBAR_WORKERS", convert=int),
+                        metavar="N", help="pieces each batch's entity tagging is cut into, run in at most one process "
+                                          "per core; results never depend on it (default: $AKHBAR_WORKERS or every "
+                                          "core, here %(default)s)")
     parser.add_argument("--include", action="append", default=None, metavar="PATTERN",
                         help="only files matching PATTERN (gitignore syntax; repeat, or separate with commas)")
     parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
@@ -702,6 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _usage_error(problem)
     if getattr(args, "batch_size", 1) < 1:
         return _usage_error("--batch-size must be at least 1")
+    if getattr(args, "workers", 1) < 1:
+        return _usage_error("--workers must be at least 1")
     if getattr(args, "max_file_bytes", 1) < 1:
         return _usage_error("--max-file-bytes must be at least 1")
     if hasattr(args, "include"):

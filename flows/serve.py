@@ -44,6 +44,7 @@ class ServeConfig:
     lock_timeout_s: float = SERVED_LOCK_TIMEOUT_S
     watch: bool = True
     maintain: bool = True            # a completed run maintains the warehouse when due
+    workers: int | None = None       # None: the flow's default (every core)
     watch_config: WatchConfig = field(default_factory=WatchConfig)
     folder_filter: FolderFilter = field(default_factory=FolderFilter)
     alerts: AlertConfig | None = None  # None: leave the server's automations as they are
@@ -59,7 +60,7 @@ def build_deployments(config: ServeConfig) -> list:
     parameters = {
         "input_dir": str(config.input_dir.resolve()), "warehouse_dir": str(config.warehouse_dir.resolve()),
         "batch_size": config.batch_size, "lock_timeout_s": config.lock_timeout_s,
-        "max_file_bytes": config.max_file_bytes, "maintain": config.maintain,
+        "max_file_bytes": config.max_file_bytes, "maintain": config.maintain, "workers": config.workers,
         # None unless given: the flow's own default (prefect.yaml leaves them out).
         "include": list(config.folder_filter.include) or None, "exclude": list(config.folder_filter.exclude) or None,
     }

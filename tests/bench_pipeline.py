@@ -35,9 +35,10 @@ def main() -> None:
     rss_after_batch: list[int] = []
     words = 0
 
-    def timed_batch(batch, history, config, bodies, progress) -> BatchOutput:
+    def timed_batch(batch, history, config, bodies, progress, pieces) -> BatchOutput:
         marks: list[tuple[str, float]] = []
-        output = run_batch(batch, history, config, bodies, lambda phase: marks.append((phase, time.perf_counter())))
+        output = run_batch(batch, history, config, bodies, lambda phase: marks.append((phase, time.perf_counter())),
+                           pieces)
         marks.append(("", time.perf_counter()))
         for (phase, start), (_, end) in pairwise(marks):
             seconds[phase].append(end - start)

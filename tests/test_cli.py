@@ -3,6 +3,7 @@ place that owns each (in-process, no Prefect run)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,15 @@ def test_cli_usage_and_missing_warehouse(akhbar, tmp_path: Path) -> None:
     assert akhbar(["frobnicate"]).returncode == 2
     missing = akhbar(["sql", "--warehouse", str(tmp_path / "none"), "SELECT 1"])
     assert missing.returncode == 1 and "no warehouse" in missing.stderr
+
+
+def test_workers_default_to_every_core_and_come_from_the_environment(monkeypatch, capsys) -> None:
+    from flows.workers import default_workers
+
+    monkeypatch.delenv("AKHBAR_WORKERS", raising=False)
+    assert default_workers() == len(os.sched_getaffinity(0))
+    assert {_parsed(command).workers for command in ("run", "watch", "serve")} == {default_workers()}
+    monkeypatch.setenv("AKHBAR_WORKERS", "3")
+    assert _parsed("serve").workers == 3 and _parsed("run", "--workers", "1").workers == 1
+    assert main(["run", "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err

@@ -329,3 +329,28 @@ def test_a_completed_run_maintains_the_warehouse_once_a_day(prefect_api_url, see
     assert query(warehouse_dir, "SELECT * FROM maintenance").height == 1  # done today: not due again
     ledger = query(warehouse_dir, "SELECT source_path FROM ingest_ledger")["source_path"].to_list()
     assert {"later.txt", "later-2.txt", "later-3.txt"} <= set(ledger)  # every run decided its file
+
+
+def test_tagging_on_the_flows_worker_processes_gives_the_same_warehouse(loaded_seeds, tmp_path, monkeypatch):
+    """Pieces as small as one token, so the seeds' batch really is tagged on the Prefect process pool."""
+    import functools
+
+    import flows.ingest
+    from transforms import pipeline
+
+    seed_input, warehouse, _ = loaded_seeds
+    pieces: list[int] = []
+    on_the_runner = flows.ingest.task_map
+
+    def counted(function, items):
+        pieces.append(len(items))
+        return on_the_runner(function, items)
+
+    monkeypatch.setattr(flows.ingest, "PipelineConfig", functools.partial(pipeline.PipelineConfig, min_piece_tokens=1))
+    monkeypatch.setattr(flows.ingest, "task_map", counted)
+    for workers, batch_size in ((2, 1000), (2, 2)):
+        target = tmp_path / f"wh-{workers}-{batch_size}"
+        summary = ingest(seed_input, target, workers=workers, batch_size=batch_size)
+        assert summary.status == "completed"
+        assert state(target) == state(warehouse), (workers, batch_size)
+    assert pieces and set(pieces) == {2}

@@ -261,3 +261,74 @@ print(sorted(m for m in sys.modules if m.startswith({_HEAVY!r})))
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_pieces_keep_documents_whole_and_balance_their_tokens():
+    sentences = [["w"] * n for n in (3, 2, 5, 1, 4, 6)]
+    docs = ["a", "a", "b", "c", "c", "d"]
+    two = pipeline.cut_pieces(sentences, docs, 2)
+    assert [piece_docs for _, piece_docs in two] == [["a", "a", "b"], ["c", "c", "d"]]
+    assert [sentence for piece, _ in two for sentence in piece] == sentences
+    assert len(pipeline.cut_pieces(sentences, docs, 9)) == 4  # never more pieces than documents
+    assert len(pipeline.cut_pieces(sentences, docs, 3, min_tokens=10)) == 2  # 21 tokens: two pieces of 10 at most
+    alone = pipeline.cut_pieces(sentences, None, 6)
+    assert 1 < len(alone) <= 6 and all(piece for piece, _ in alone)
+    assert [sentence for piece, _ in alone for sentence in piece] == sentences
+    assert pipeline.cut_pieces([], None, 2) == [([], None)]
+
+
+def _seed_sentences() -> tuple[list[list[str]], list[str]]:
+    from transforms.tokenize import tokenize
+
+    parsed = read_and_parse(SEEDS, discover(SEEDS, LEDGER.empty()).candidates, {}, PipelineConfig()).frame
+    tokens = tokenize(parsed.select(pl.col("source_path").alias("article_id"), pl.col("body").fill_null("")))
+    grouped = tokens.group_by("article_id", "sentence_index", maintain_order=True).agg("token")
+    return grouped["token"].to_list(), grouped["article_id"].to_list()
+
+
+def test_the_piecewise_tagger_tags_as_the_tagger_does():
+    sentences, docs = _seed_sentences()
+    pieces: list[int] = []
+
+    def counted(function, items):
+        pieces.append(len(items))
+        return pipeline.serial_map(function, items)
+
+    whole = pipeline.ner_tagger().tag(sentences, docs)
+    assert pipeline.PiecewiseTagger(3, counted).tag(sentences, docs) == whole
+    assert pipeline.PiecewiseTagger(3, counted, min_tokens=10**9).tag(sentences, docs) == whole
+    assert pieces == [3]  # the second call was too small to cut: tagged here, without the map
+    assert pipeline.PiecewiseTagger(2).tag([[], ["قال"], []], ["x", "y", "z"]) == pipeline.ner_tagger().tag(
+        [[], ["قال"], []], ["x", "y", "z"])
+
+
+def test_seeds_are_the_same_whatever_the_workers(one_pass: tuple[Path, Path], tmp_path: Path):
+    _, whole = one_pass
+    source = tmp_path / "input"
+    shutil.copytree(SEEDS, source)
+    ingest_in_process(source, tmp_path / "two", PipelineConfig(workers=2, min_piece_tokens=1))
+    ingest_in_process(source, tmp_path / "three-batched", PipelineConfig(batch_size=2, workers=3, min_piece_tokens=1))
+    assert state(tmp_path / "two") == state(whole)
+    assert state(tmp_path / "three-batched") == state(whole)
+
+
+@pytest.mark.slow
+def test_seeds_tagged_in_worker_processes_equal_one_pass(one_pass: tuple[Path, Path], tmp_path: Path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _, whole = one_pass
+    source = tmp_path / "input"
+    shutil.copytree(SEEDS, source)
+    where: list[int] = []
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        def in_workers(function, items):
+            where.extend(pool.submit(os.getpid).result() for _ in items)
+            return list(pool.map(function, items))
+
+        for batch_size in (1000, 2):
+            ingest_in_process(source, tmp_path / f"wh-{batch_size}",
+                              PipelineConfig(batch_size=batch_size, workers=2, min_piece_tokens=1), in_workers)
+            assert state(tmp_path / f"wh-{batch_size}") == state(whole), batch_size
+    assert where and os.getpid() not in where

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from transforms.discover import discover
-from transforms.pipeline import PassResult, PassSteps, PipelineConfig, run_pass
+from transforms.pipeline import ChunkMap, PassResult, PassSteps, PipelineConfig, run_pass, serial_map
 from warehouse import staging as staged
 from warehouse.history import StoredBodies, open_snapshot
 from warehouse.lock import run_lock
@@ -85,8 +85,11 @@ def start_cli(args: list[str], api_url: str, extra_env: dict[str, str] | None = 
     )
 
 
-def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None = None) -> PassResult:
-    """One ingest pass without Prefect: the flow's wiring around the same batch core, with its plain steps."""
+def ingest_in_process(
+    input_dir: Path, root: Path, config: PipelineConfig | None = None, map: ChunkMap = serial_map
+) -> PassResult:
+    """One ingest pass without Prefect: the flow's wiring around the same batch core, with its plain steps
+    (and ``map`` for the pieces of tagging)."""
     config = config or PipelineConfig()
     run_id = uuid.uuid4().hex
     started = datetime.now(UTC)
@@ -98,7 +101,8 @@ def ingest_in_process(input_dir: Path, root: Path, config: PipelineConfig | None
         try:
             snapshot = open_snapshot(root, config.neardup.scheme)
             discovery = discover(input_dir, snapshot.ledger)
-            steps = PassSteps(stage=lambda output, batch_no: staged.write_batch(staging, output.tables, batch_no))
+            steps = PassSteps(stage=lambda output, batch_no: staged.write_batch(staging, output.tables, batch_no),
+                              map=map)
             result = run_pass(
                 input_dir, discovery.candidates, snapshot.history_for(discovery),
                 config, run_id, started, steps, bodies=StoredBodies(root, staging),
