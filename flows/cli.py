@@ -106,8 +106,9 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
     configure_runtime(args.warehouse)
     _use_webhook(args)
     from flows import progress
-    from flows.ingest import ingest  # Prefect reads its settings at import time
+    from flows.ingest import ingest_flow  # Prefect reads its settings at import time
 
+    ingest = ingest_flow(args.dask_address)
     with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
         return ingest(
             str(args.input), str(args.warehouse), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
@@ -337,7 +338,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         trigger = local_trigger(source, root, batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
                                 max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
                                 exclude=list(args.folder_filter.exclude), maintain=not args.no_maintain,
-                                workers=args.workers)
+                                workers=args.workers, dask_address=args.dask_address)
     try:
         FolderWatcher(source, root, _stopped_by_signals(trigger), _watch_config(args), args.folder_filter).run(stop)
     except KeyboardInterrupt as interrupt:
@@ -415,7 +416,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         input_dir=source, warehouse_dir=root, cron=args.cron, timezone=args.timezone,
         lock_timeout_s=args.lock_timeout, batch_size=args.batch_size, max_file_bytes=args.max_file_bytes,
-        maintain=not args.no_maintain, workers=args.workers,
+        maintain=not args.no_maintain, workers=args.workers, dask_address=args.dask_address,
         watch=not args.no_watch, watch_config=_watch_config(args), folder_filter=args.folder_filter,
         alerts=alerts,
     )
@@ -566,6 +567,10 @@ def _add_ingest_options(parser: argparse.ArgumentParser, lock_timeout: _Default)
                              "folder's .akhbarignore; repeat, or separate with commas)")
     parser.add_argument("--no-maintain", action="store_true",
                         help="do not run the daily maintenance after a completed run (see `akhbar maintain`)")
+    parser.add_argument("--dask-address", default=_Default(lambda: None, env="AKHBAR_DASK_ADDRESS"),
+                        metavar="tcp://HOST:PORT",
+                        help="tag on this running Dask cluster's workers instead of local processes "
+                             "(default: $AKHBAR_DASK_ADDRESS)")
     parser.add_argument("--webhook-url", default=None,
                         help="POST a JSON notice here when a run or an error expectation fails "
                              "(default: $AKHBAR_WEBHOOK_URL)")

@@ -45,6 +45,7 @@ class ServeConfig:
     watch: bool = True
     maintain: bool = True            # a completed run maintains the warehouse when due
     workers: int | None = None       # None: the flow's default (every core)
+    dask_address: str | None = None  # tag on this Dask cluster (`flows.ingest.ingest_flow`)
     watch_config: WatchConfig = field(default_factory=WatchConfig)
     folder_filter: FolderFilter = field(default_factory=FolderFilter)
     alerts: AlertConfig | None = None  # None: leave the server's automations as they are
@@ -55,8 +56,9 @@ def build_deployments(config: ServeConfig) -> list:
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
-    from flows.ingest import ingest
+    from flows.ingest import ingest_flow
 
+    ingest = ingest_flow(config.dask_address)
     parameters = {
         "input_dir": str(config.input_dir.resolve()), "warehouse_dir": str(config.warehouse_dir.resolve()),
         "batch_size": config.batch_size, "lock_timeout_s": config.lock_timeout_s,

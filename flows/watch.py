@@ -300,13 +300,16 @@ class FolderWatcher:
 # A trigger runs one ingest and raises the flow's own typed errors (`flows.errors`,
 # `warehouse.lock.WarehouseBusyError`) when it did not complete; `retry_for` decides what follows.
 
-def local_trigger(input_dir: Path, warehouse_dir: Path, **options: object) -> Callable[[], None]:
-    """Run the ingest flow in this process; ``options`` are the flow's other parameters."""
+def local_trigger(
+    input_dir: Path, warehouse_dir: Path, dask_address: str | None = None, **options: object
+) -> Callable[[], None]:
+    """Run the ingest flow in this process (its tagging on the Dask cluster at ``dask_address``, if
+    given); ``options`` are the flow's other parameters."""
 
     def trigger() -> None:
-        from flows.ingest import ingest
+        from flows.ingest import ingest_flow
 
-        ingest(str(input_dir), str(warehouse_dir), **options)
+        ingest_flow(dask_address)(str(input_dir), str(warehouse_dir), **options)
 
     return trigger
 

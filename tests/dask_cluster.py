@@ -43,11 +43,12 @@ def _wait_for_workers(address: str, count: int, timeout_s: float = 120) -> None:
 
 
 @contextmanager
-def dask_cluster(workers: int = 2) -> Iterator[DaskCluster]:
-    """A scheduler and ``workers`` single-threaded worker processes, the project on their path."""
+def dask_cluster(workers: int = 2, env: dict[str, str] | None = None) -> Iterator[DaskCluster]:
+    """A scheduler and ``workers`` single-threaded worker processes, the project on their path and ``env``
+    in their environment (e.g. ``PREFECT_API_URL``, which Prefect's tasks on a worker report to)."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL,
              "cwd": REPO, "env": env}
     scheduler = subprocess.Popen([str(_BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
