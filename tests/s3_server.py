@@ -11,20 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tests.loopback import free_port
+
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "akhbar-test", "AWS_SECRET_ACCESS_KEY": "akhbar-test-secret",
                "AWS_REGION": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
 def s3_server() -> Iterator[str]:
     """A running server for the duration; yields its endpoint URL (``http://127.0.0.1:PORT``)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from flows.serve import (
 )
 from tests.conftest import REPO, SEEDS
 from tests.http_receiver import serving
+from tests.loopback import free_port
 from tests.warehouse_state import query
 
 SERVER_START_TIMEOUT = 240
@@ -72,10 +72,6 @@ def test_prefect_yaml_holds_the_code_defaults() -> None:
         name: value for name, value in served.items() if name not in in_yaml}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
@@ -92,7 +88,7 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float =
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
                PREFECT_LOGGING_LEVEL="WARNING")
