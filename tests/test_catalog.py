@@ -5,7 +5,6 @@ and one writer across machines (two folders bound to one catalog)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -157,24 +156,6 @@ def test_a_killed_writer_leaves_no_stale_catalog_lock(catalog: str, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_kill_during_the_commit_on_postgres_then_a_rerun_equals_one_clean_run(
-    catalog: str, sqlite_seeds: dict, tmp_path: Path
-):
-    root = _bound(tmp_path / "wh", catalog, tmp_path / "data")
-    env = {**os.environ, CRASH_ENV: "mid-commit"}
-    killed = subprocess.run(
-        [sys.executable, "-c",
-         "from pathlib import Path; from tests.warehouse_state import ingest_in_process; "
-         f"ingest_in_process(Path({str(SEEDS)!r}), Path({str(root)!r}))"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert killed.returncode == -9, killed.stderr[-2000:]
-    assert not store.WarehousePaths(root).exists() or state(root)["articles"] == []  # before: nothing
-    ingest_in_process(SEEDS, root)
-    assert state(root) == sqlite_seeds
-
-
-@pytest.mark.slow
 def test_the_cli_reads_a_postgres_catalog_from_any_bound_folder(catalog: str, tmp_path: Path, akhbar):
     data = tmp_path / "data"
     ingest_in_process(SEEDS, _bound(tmp_path / "writer", catalog, data))
@@ -270,4 +251,23 @@ def test_data_in_object_storage_with_a_postgres_catalog(
     stored = client(s3_endpoint).list_objects_v2(Bucket=s3_bucket)["KeyCount"]  # the re-run added its runs row
     summary = maintenance.maintain(other)
     assert summary.files_before == stored and summary.files_merged > 0
+    assert state(root) == sqlite_seeds
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("point", ["mid-commit", "after-commit"])
+def test_the_flow_killed_on_a_postgres_catalog_then_rerun_equals_one_clean_run(
+    point: str, prefect_api_url, catalog: str, sqlite_seeds: dict, tmp_path: Path, akhbar
+):
+    from tests.warehouse_state import run_cli
+
+    root = tmp_path / "wh"
+    args = ["run", "--input", str(SEEDS), "--warehouse", str(root), "--batch-size", "3"]
+    killed = run_cli([*args, "--catalog", catalog, "--data-path", str(tmp_path / "data")], prefect_api_url,
+                     {CRASH_ENV: point})
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    if store.WarehousePaths(root).exists():
+        assert state(root) in ({k: [] for k in sqlite_seeds}, sqlite_seeds)  # before or after, never between
+    rerun = akhbar(args)  # the folder remembers its catalog
+    assert rerun.returncode == 0, rerun.stderr
     assert state(root) == sqlite_seeds
