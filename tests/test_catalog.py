@@ -113,15 +113,26 @@ def test_pieces_equal_the_whole_on_postgres(catalog: str, sqlite_seeds: dict, tm
 
 @pytest.mark.slow
 def test_one_writer_across_machines_and_readers_answer(catalog: str, tmp_path: Path):
-    """Two machines: two warehouse folders (two local lock files) bound to one catalog and data path."""
+    """Two machines: two processes with their own warehouse folders (two local lock files) bound to one
+    catalog and data path. Machine A's writer holds the warehouse; machine B's waits, then refuses."""
     data = tmp_path / "shared-data"
     machine_a = _bound(tmp_path / "machine-a", catalog, data)
     machine_b = _bound(tmp_path / "machine-b", catalog, data)
     ingest_in_process(SEEDS, machine_a)
-    paths_a, paths_b = store.WarehousePaths(machine_a), store.WarehousePaths(machine_b)
-    with run_lock(paths_a.lock, paths_a.catalog_url):
+    writer_a = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from pathlib import Path; from warehouse.lock import run_lock; "
+         "from warehouse.store import WarehousePaths; "
+         f"paths = WarehousePaths(Path({str(machine_a)!r})); "
+         "lock = run_lock(paths.lock, paths.catalog_url); lock.__enter__(); print('held', flush=True); "
+         "time.sleep(120)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )
+    paths_b = store.WarehousePaths(machine_b)
+    try:
+        assert writer_a.stdout.readline().strip() == "held"
         clock = time.monotonic()
-        busy = r"another akhbar writer holds the catalog .*gave up after 1 s"
+        busy = r"another akhbar writer holds the catalog .*\(akhbar writer, pid \d+ on .*\); gave up after 1 s"
         with pytest.raises(WarehouseBusyError, match=busy), run_lock(paths_b.lock, paths_b.catalog_url, timeout_s=1):
             pass
         assert time.monotonic() - clock >= 1  # it waited before refusing
@@ -130,7 +141,10 @@ def test_one_writer_across_machines_and_readers_answer(catalog: str, tmp_path: P
             assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
         finally:
             con.close()
-    with run_lock(paths_b.lock, paths_b.catalog_url, timeout_s=1):  # free again
+    finally:
+        writer_a.terminate()
+        writer_a.wait()
+    with run_lock(paths_b.lock, paths_b.catalog_url, timeout_s=10):  # free again once A is gone
         pass
 
 
