@@ -13,6 +13,7 @@ a second core (measured on 1,000-article batches: 2.3x with two processes, 1.2x 
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -69,8 +70,24 @@ def _piece_task(function: Callable[[Any], Any]):
     return task(function, name=function.__name__.replace("_", "-"), cache_policy=NO_CACHE)
 
 
+def _share_the_temporary_server() -> None:
+    """Worker processes report to this run's server. Without a configured one that is Prefect's temporary
+    server, started by this process, which they know nothing of: each would start one of its own (seconds,
+    and a server per worker). The runner hands them this process's environment at its first submission."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value() or os.environ.get("PREFECT_API_URL"):
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # one per process: the one this run's client started
+    if server.server_process is not None:
+        os.environ["PREFECT_API_URL"] = server.api_url
+
+
 def task_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """The pass's map on the flow's task runner: one task per item, submitted together, results in order."""
+    _share_the_temporary_server()
     piece = _piece_task(function)
     # Not `quote`d: a packed piece is three arrays, cheap for Prefect to search for futures, and Dask's
     # runner would ship the annotation itself (a tuple) instead of unwrapping it.

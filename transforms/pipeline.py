@@ -20,9 +20,11 @@ pieces of whole articles, runs them through the map and joins the tags in order;
 depends on order (boilerplate learning, exact and near duplicates, validation feeding the history)
 stays sequential in the batch. The tagger's output for a sentence depends only on its article, so the
 result is the same however the pieces are cut and wherever they run: the flow's map runs them on its
-Prefect task runner, the plain one (``serial_map``) in the calling thread. Keeping the loop out of the flow is what
-lets all three run the same code; keeping staging a callback keeps this module free of Prefect and
-of the warehouse (transforms never do I/O beyond what a step is for).
+Prefect task runner, the plain one (``serial_map``) in the calling thread.
+
+Keeping the loop out of the flow is what lets all three run the same code; keeping staging a
+callback keeps this module free of Prefect and of the warehouse (transforms never do I/O beyond
+what a step is for).
 """
 
 from __future__ import annotations
@@ -307,6 +309,7 @@ def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any
 
 
 def pack_piece(piece: TagPiece) -> PackedPiece:
+    """A piece as columns, for the trip to a worker (``tag_piece`` unpacks it)."""
     sentences, doc_ids = piece
     tokens = pl.Series("token", list(chain.from_iterable(sentences)), dtype=pl.String)
     lengths = np.fromiter((len(sentence) for sentence in sentences), dtype=np.int64, count=len(sentences))
