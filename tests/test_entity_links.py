@@ -60,6 +60,11 @@ CORPUS = [
     ("PER", "خاميس رودريغيز", [25, 26, 27, 28]),  # a two-word form named more often than the longer one
     ("PER", "ليونيل ميسي", [29, 30]),
     ("PER", "ميسي", [31]),  # the full name is in fewer than 3 articles
+    ("ORG", "ريال مدريد", [33, 34, 35, 36]),
+    ("ORG", "ريال بيتيس", [37]),
+    ("ORG", "ريال", [38]),
+    ("ORG", "نادي تشيلسي", [39, 40, 41]),
+    ("ORG", "تشيلسي", [42, 43, 44, 45]),  # named more often than the longer name: no link
     ("LOC", "كوريا الشمالية", [1, 2, 3]),
     ("LOC", "كوريا", [32]),  # places are not linked
 ]
@@ -79,8 +84,9 @@ def test_a_short_form_stands_for_the_full_name_that_dominates_it(views) -> None:
     ).fetchall()
     resolved = {short: (full, share) for short, full, share in links}
     assert resolved["كيم"] == ("كيم جونغ أون", pytest.approx(6 / 7))  # its spellings hold 6 of 7 articles
+    assert resolved["ريال"] == ("ريال مدريد", pytest.approx(4 / 5))
     linked = {short for short, (full, _) in resolved.items() if short != full}
-    assert linked == {"كيم"}
+    assert linked == {"كيم", "ريال"}
     assert all(share is None for short, (_, share) in resolved.items() if short not in linked)
     # Every stored id has its row; the entities count كيم's mentions under the full name.
     assert con.execute("SELECT count(*) FROM entity_links").fetchone()[0] == mentions["entity_id"].n_unique()

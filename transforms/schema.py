@@ -334,7 +334,8 @@ _ENTITY_TYPE = ("entity_type", pl.String(), "PER, ORG, LOC, MISC")
 
 ENTITY_LINKS = _relation(
     "entity_links", "one row per entity id in entity_mentions, with the entity it stands for across the corpus: "
-    "a person's short form (كيم, ترامب) stands for the full name that dominates the full names it shortens, "
+    "a person's or organisation's short form (كيم, ريال) stands for the full name that dominates the full names "
+    "it shortens, "
     "every other entity for itself; the entity views count by resolved_entity_id",
     *_ENTITY,
     ("canonical_name", pl.String(), "the spelling its own mentions use most often (ties: alphabetical)"),

@@ -7,14 +7,15 @@ SELECT source_path, sha256, size_bytes, mtime_ns, status, reason, article_id, ru
 FROM ledger_history
 QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY recorded_at DESC) = 1;
 
--- How each stored entity reads across the corpus. A person named by a short form (كيم, بومبيو: the
--- first or last words of longer person names) stands for the full name most articles name when
--- that name and its other spellings (the full names ending, or for a last-word form starting, with
--- the same word: كيم جونغ أون, كيم جونج أون) hold at least three quarters of the articles naming any of the
--- full names, and it is named in at least 3 articles (and, for a short form of two words or more,
--- in at least as many as the short form). A short form no full name dominates (حسن, محمد) and
--- every other entity stand for themselves. Read over every stored mention, so a link follows the
--- corpus as it grows, without rewriting stored mentions.
+-- How each stored entity reads across the corpus. A person or organisation named by a short form
+-- (كيم, بومبيو, ريال: the first or last words of longer names of its type) stands for the full
+-- name most articles name when that name and its other spellings (the full names ending, or for a
+-- last-word form starting, with the same word: كيم جونغ أون, كيم جونج أون) hold at least three
+-- quarters of the articles naming any of the full names, and it is named in at least 3 articles
+-- and, unless the short form is one word of a person, in at least as many as the short form
+-- (تشيلسي is not نادي تشيلسي's). A short form no full name dominates (حسن, محمد) and every other
+-- entity stand for themselves. Read over every stored mention, so a link follows the corpus as it
+-- grows, without rewriting stored mentions.
 CREATE OR REPLACE VIEW entity_links AS
 WITH uses AS (
     SELECT entity_id, entity_type, canonical_name, article_id,
@@ -29,33 +30,34 @@ named AS (
     FROM uses
     GROUP BY entity_id
 ),
-people AS (
-    SELECT entity_id, article_count, string_split(ar_norm(canonical_name), ' ') AS words
+names AS (
+    SELECT entity_id, entity_type, article_count, string_split(ar_norm(canonical_name), ' ') AS words
     FROM named
-    WHERE entity_type = 'PER'
+    WHERE entity_type IN ('PER', 'ORG')
 ),
 -- Every proper first run (side 0) and last run (side 1) of a longer name's words, with the word at
 -- the name's other end; not cut at a connector (عبد الله is not الله's, أبو بكر not أبو's).
 edges AS (
-    SELECT DISTINCT entity_id AS full_id, article_count AS full_articles,
+    SELECT DISTINCT entity_id AS full_id, entity_type, article_count AS full_articles,
            array_to_string(CASE WHEN side = 0 THEN words[1:k] ELSE words[k + 1:] END, ' ') AS key,
            CASE WHEN side = 0 THEN words[-1] ELSE words[1] END AS other_end
-    FROM (SELECT *, unnest(generate_series(1, len(words) - 1)) AS k FROM people WHERE len(words) >= 2)
+    FROM (SELECT *, unnest(generate_series(1, len(words) - 1)) AS k FROM names WHERE len(words) >= 2)
     CROSS JOIN (VALUES (0), (1)) AS sides(side)
     WHERE words[k] NOT IN ('عبد', 'عبدال', 'ابو', 'ابي', 'ابن', 'بن', 'بنت', 'ال', 'ولد')
 ),
 candidates AS (
-    SELECT p.entity_id, p.article_count, len(p.words) AS short_words, e.full_id, e.full_articles,
-           sum(e.full_articles) OVER (PARTITION BY p.entity_id, e.other_end)
-               / sum(e.full_articles) OVER (PARTITION BY p.entity_id) AS share,
-           row_number() OVER (PARTITION BY p.entity_id ORDER BY e.full_articles DESC, e.full_id) AS rank
-    FROM people p JOIN edges e ON e.key = array_to_string(p.words, ' ') AND e.full_id <> p.entity_id
-    WHERE length(array_to_string(p.words, ' ')) >= 3 AND array_to_string(p.words, ' ') <> 'الله'
+    SELECT s.entity_id, s.entity_type, s.article_count, len(s.words) AS short_words, e.full_id, e.full_articles,
+           sum(e.full_articles) OVER (PARTITION BY s.entity_id, e.other_end)
+               / sum(e.full_articles) OVER (PARTITION BY s.entity_id) AS share,
+           row_number() OVER (PARTITION BY s.entity_id ORDER BY e.full_articles DESC, e.full_id) AS rank
+    FROM names s
+    JOIN edges e ON e.key = array_to_string(s.words, ' ') AND e.entity_type = s.entity_type AND e.full_id <> s.entity_id
+    WHERE length(array_to_string(s.words, ' ')) >= 3 AND array_to_string(s.words, ' ') <> 'الله'
 ),
 linked AS (
     SELECT entity_id, full_id, share FROM candidates
     WHERE rank = 1 AND share >= 0.75 AND full_articles >= 3
-      AND (short_words = 1 OR full_articles >= article_count)
+      AND ((entity_type = 'PER' AND short_words = 1) OR full_articles >= article_count)
 )
 SELECT n.entity_id, n.canonical_name, n.entity_type, n.article_count,
        -- one step further when the full name is itself a short form (جابري أنصاري -> حسين جابري أنصاري)
