@@ -56,6 +56,8 @@ CORPUS = [
     ("PER", "حسن", [16, 17]),  # two full names share it: no link
     ("PER", "أبو بكر البغدادي", [18, 19, 20]),
     ("PER", "أبو", [21]),  # a connector is no short form
+    ("PER", "شينزو آبي", [46, 47, 48]),
+    ("PER", "أبي", [49]),
     ("PER", "الكولومبي خاميس رودريغيز", [22, 23, 24]),
     ("PER", "خاميس رودريغيز", [25, 26, 27, 28]),  # a two-word form named more often than the longer one
     ("PER", "ليونيل ميسي", [29, 30]),
@@ -106,6 +108,18 @@ def test_a_short_form_stands_for_the_full_name_that_dominates_it(views) -> None:
         "SELECT other_canonical_name, article_count FROM entity_cooccurrence WHERE canonical_name = 'كيم جونغ أون'"
     ).fetchall()
     assert pairs == [("كوريا الشمالية", 3)]
+
+
+def test_a_leading_name_five_times_the_next_group_is_enough(views) -> None:
+    # The spellings of كيم جونغ أون hold 12 of 20 articles, under three quarters, but no other
+    # group of spellings holds more than 2: كيم stands for him. With a rival group of 3 (more than
+    # a fifth of 12), كيم stands for itself.
+    kims = ["كيم يو جونغ", "كيم يونغ شول", "كيم هاك سونغ", "كيم كي غوان"]
+    others = [("PER", name, [30 + i, 40 + i]) for i, name in enumerate(kims)]
+    base = [("PER", "كيم جونغ أون", list(range(1, 11))), ("PER", "كيم جونج أون", [11, 12]), ("PER", "كيم", [20])]
+    assert "كيم" not in _by_name(views(_mentions(base + others)), "entities")
+    rival = [("PER", "كيم يو جونغ", [30, 31, 32]), *others[1:]]
+    assert "كيم" in _by_name(views(_mentions(base + rival)), "entities")
 
 
 def test_links_follow_the_corpus_as_it_grows(views) -> None:

@@ -343,7 +343,8 @@ ENTITY_LINKS = _relation(
     ("article_count", pl.Int64(), "distinct articles with its own mentions"),
     ("resolved_entity_id", pl.String(), "the entity it stands for (its own id unless it is a short form)"),
     ("resolved_share", pl.Float64(), "for a short form: the share of the articles naming a full name it "
-     "shortens that name the chosen one or its spellings (at least 0.75); null otherwise"),
+     "shortens that name the chosen one or its spellings (at least 0.75, or 0.5 with five times the next "
+     "group of spellings); null otherwise"),
 )
 
 ENTITIES = _relation(

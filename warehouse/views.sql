@@ -11,7 +11,9 @@ QUALIFY row_number() OVER (PARTITION BY source_path ORDER BY recorded_at DESC) =
 -- (كيم, بومبيو, ريال: the first or last words of longer names of its type) stands for the full
 -- name most articles name when that name and its other spellings (the full names ending, or for a
 -- last-word form starting, with the same word: كيم جونغ أون, كيم جونج أون) hold at least three
--- quarters of the articles naming any of the full names, and it is named in at least 3 articles
+-- quarters of the articles naming any of the full names, or at least half of them and five times
+-- as many as the next group of spellings (كيم beside كيم يو جونغ, كيم يونغ شول and the other
+-- Kims of the news), and it is named in at least 3 articles
 -- and, unless the short form is one word of a person, in at least as many as the short form
 -- (تشيلسي is not نادي تشيلسي's). A short form no full name dominates (حسن, محمد) and every other
 -- entity stand for themselves. Read over every stored mention, so a link follows the corpus as it
@@ -47,16 +49,27 @@ edges AS (
 ),
 candidates AS (
     SELECT s.entity_id, s.entity_type, s.article_count, len(s.words) AS short_words, e.full_id, e.full_articles,
+           e.other_end,
+           sum(e.full_articles) OVER (PARTITION BY s.entity_id, e.other_end) AS group_articles,
            sum(e.full_articles) OVER (PARTITION BY s.entity_id, e.other_end)
                / sum(e.full_articles) OVER (PARTITION BY s.entity_id) AS share,
            row_number() OVER (PARTITION BY s.entity_id ORDER BY e.full_articles DESC, e.full_id) AS rank
     FROM names s
     JOIN edges e ON e.key = array_to_string(s.words, ' ') AND e.entity_type = s.entity_type AND e.full_id <> s.entity_id
-    WHERE length(array_to_string(s.words, ' ')) >= 3 AND array_to_string(s.words, ' ') <> 'الله'
+    WHERE length(array_to_string(s.words, ' ')) >= 3
+      AND array_to_string(s.words, ' ') NOT IN ('الله', 'عبد', 'عبدال', 'ابو', 'ابي', 'ابن', 'بن', 'بنت', 'ولد')
+),
+-- The largest group of spellings other than the leading name's.
+runner_up AS (
+    SELECT t.entity_id, coalesce(max(c.group_articles), 0) AS runner_up_articles
+    FROM candidates t LEFT JOIN candidates c ON c.entity_id = t.entity_id AND c.other_end <> t.other_end
+    WHERE t.rank = 1
+    GROUP BY t.entity_id
 ),
 linked AS (
-    SELECT entity_id, full_id, share FROM candidates
-    WHERE rank = 1 AND share >= 0.75 AND full_articles >= 3
+    SELECT entity_id, full_id, share FROM candidates JOIN runner_up USING (entity_id)
+    WHERE rank = 1 AND full_articles >= 3
+      AND (share >= 0.75 OR (share >= 0.5 AND group_articles >= 5 * runner_up_articles))
       AND ((entity_type = 'PER' AND short_words = 1) OR full_articles >= article_count)
 )
 SELECT n.entity_id, n.canonical_name, n.entity_type, n.article_count,
