@@ -33,9 +33,8 @@ named AS (
     GROUP BY entity_id
 ),
 names AS (
-    SELECT entity_id, entity_type, article_count, string_split(ar_norm(canonical_name), ' ') AS words
-    FROM named
-    WHERE entity_type IN ('PER', 'ORG')
+    SELECT entity_id, entity_type, article_count, key, string_split(key, ' ') AS words
+    FROM (SELECT *, ar_norm(canonical_name) AS key FROM named WHERE entity_type IN ('PER', 'ORG'))
 ),
 -- Every proper first run (side 0) and last run (side 1) of a longer name's words, with the word at
 -- the name's other end; not cut at a connector (عبد الله is not الله's, أبو بكر not أبو's).
@@ -47,7 +46,7 @@ edges AS (
     CROSS JOIN (VALUES (0), (1)) AS sides(side)
     WHERE words[k] NOT IN ('عبد', 'عبدال', 'ابو', 'ابي', 'ابن', 'بن', 'بنت', 'ال', 'ولد')
 ),
-candidates AS (
+candidates AS MATERIALIZED (
     SELECT s.entity_id, s.entity_type, s.article_count, len(s.words) AS short_words, e.full_id, e.full_articles,
            e.other_end,
            sum(e.full_articles) OVER (PARTITION BY s.entity_id, e.other_end) AS group_articles,
@@ -55,16 +54,14 @@ candidates AS (
                / sum(e.full_articles) OVER (PARTITION BY s.entity_id) AS share,
            row_number() OVER (PARTITION BY s.entity_id ORDER BY e.full_articles DESC, e.full_id) AS rank
     FROM names s
-    JOIN edges e ON e.key = array_to_string(s.words, ' ') AND e.entity_type = s.entity_type AND e.full_id <> s.entity_id
-    WHERE length(array_to_string(s.words, ' ')) >= 3
-      AND array_to_string(s.words, ' ') NOT IN ('الله', 'عبد', 'عبدال', 'ابو', 'ابي', 'ابن', 'بن', 'بنت', 'ولد')
+    JOIN edges e ON e.key = s.key AND e.entity_type = s.entity_type AND e.full_id <> s.entity_id
+    WHERE length(s.key) >= 3 AND s.key NOT IN ('الله', 'عبد', 'عبدال', 'ابو', 'ابي', 'ابن', 'بن', 'بنت', 'ولد')
 ),
--- The largest group of spellings other than the leading name's.
+-- The second largest group of spellings (a leading name with half the articles leads the largest).
 runner_up AS (
-    SELECT t.entity_id, coalesce(max(c.group_articles), 0) AS runner_up_articles
-    FROM candidates t LEFT JOIN candidates c ON c.entity_id = t.entity_id AND c.other_end <> t.other_end
-    WHERE t.rank = 1
-    GROUP BY t.entity_id
+    SELECT entity_id, coalesce(list_sort(list(group_articles), 'DESC')[2], 0) AS runner_up_articles
+    FROM (SELECT DISTINCT entity_id, other_end, group_articles FROM candidates)
+    GROUP BY entity_id
 ),
 linked AS (
     SELECT entity_id, full_id, share FROM candidates JOIN runner_up USING (entity_id)
