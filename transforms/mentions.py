@@ -20,12 +20,19 @@ can count, all as polars expressions over the tokens of a whole batch:
    للأمم -> الأمم); a name listed in the gazetteer takes the listed canonical spelling (سورية ->
    سوريا); a person's short form takes the full name of someone named in the same article
    (الأسد -> بشار الأسد; a short form two people share stays as it is), else the listed person it
-   alone names (بوتين -> فلاديمير بوتين). ``entity_id`` hashes type and the normalized name
+   alone names (بوتين -> فلاديمير بوتين); the first word (كيم -> كيم جونغ أون) and a family name
+   without its article (رزاز -> عمر الرزاز) are short forms too. Across the corpus, a short form
+   no article resolves is linked at read time (the warehouse's ``entity_links`` view).
+   ``entity_id`` hashes type and the normalized name
    (``entities.entity_ids``), so one real-world entity has one id in every batch.
 6. With ``use_gazetteer``, the first (gazetteer and heuristics) extractor's persons are added where
    they overlap no tagger span, and replace tagger spans they strictly contain (علي شمخاني over
    شمخاني): it knows listed names and role-introduced names the tagger misses or cuts short. Its
    listed organisations (جبهة النصرة) are added where they overlap no tagger span.
+7. Before canonical names (``tidy_mentions``): a leading ``#`` leaves the surface and ``#``/``_``
+   the name (#أردوغان, سعد_الحريري); a proclitic left on a name goes when the rest is a listed
+   name or one named so in the batch (لبي بي سي -> بي بي سي); a one-word place that is the
+   nationality adjective of a listed place (السورية) becomes MISC; currency words (دولار) go.
 
 ``tag_sentences`` is the same token-level path for text that is already tokenized (`akhbar ner`).
 """
