@@ -10,7 +10,7 @@ short forms were handled) and with the defaults. Each set of mentions is read as
 it: ``before`` groups mentions by their own entity id (the ``entities`` view before ``entity_links``),
 ``after`` runs the warehouse's own ``entity_links`` and ``entities`` views (``warehouse/views.sql``)
 over them in an in-memory DuckDB. With ``AKHBAR_BENCH_WAREHOUSE=DIR``, that warehouse's ``entities``
-view is reviewed too.
+view is reviewed too (``--files 0``: only that).
 
 The rules (``review``) flag what an analyst would call wrong at a glance; one entity may break
 several. They are deliberately independent of the fixes (broader word lists, no gazetteer
@@ -174,7 +174,7 @@ def _examples(flagged: pl.DataFrame, per_rule: int = 6) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--files", type=int, default=3000, help="news-corpus files (every n-th)")
+    ap.add_argument("--files", type=int, default=3000, help="news-corpus files (every n-th); 0: none")
     ap.add_argument("--top", type=int, default=200, help="most frequent entities reviewed")
     args = ap.parse_args(argv if argv is not None else [])
     from tests.bench_ner import CORPUS, _articles
@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             con.close()
         _report(f"warehouse (top {args.top})", top_flags(stored, args.top))
+    if args.files <= 0:
+        return
     if not CORPUS.exists() or not (MODEL_DIR / "config.json").exists():
         print(f"skipped: needs the news corpus at {CORPUS} and the committed NER model")
         return
