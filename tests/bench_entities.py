@@ -3,14 +3,15 @@
     python -m tests.bench entities              # what `make bench` prints
     python -m tests.bench_entities --files 3000 --top 200
 
-News-corpus files (every n-th, as ``tests/bench_ner.py`` samples them) are parsed and run through the
-enrich step's mention extraction twice: with the resolution fixes off (``BEFORE``: what the step did
-before hashtag markup, leftover proclitics, nationality adjectives, currency words and the extra
-short forms were handled) and with the defaults. Each set of mentions is read as the warehouse reads
-it: ``before`` groups mentions by their own entity id (the ``entities`` view before ``entity_links``),
-``after`` runs the warehouse's own ``entity_links`` and ``entities`` views (``warehouse/views.sql``)
-over them in an in-memory DuckDB. With ``AKHBAR_BENCH_WAREHOUSE=DIR``, that warehouse's ``entities``
-view is reviewed too (``--files 0``: only that).
+News-corpus files (every n-th, as ``tests/bench_ner.py`` samples them) are parsed and run through
+the enrich step's mention extraction twice: with the resolution fixes off (``BEFORE``: what the step
+did before hashtag markup, leftover proclitics, nationality adjectives, currency words, lone
+institution nouns and the extra short forms were handled) and with the defaults. Each set of
+mentions is read as the warehouse reads it: ``before`` groups mentions by their own entity id (the
+``entities`` view before ``entity_links``), ``after`` runs the warehouse's own ``entity_links`` and
+``entities`` views (``warehouse/views.sql``) over them in an in-memory DuckDB. With
+``AKHBAR_BENCH_WAREHOUSE=DIR``, that warehouse's ``entities`` view is reviewed too (``--files 0``:
+only that).
 
 The rules (``review``) flag what an analyst would call wrong at a glance; one entity may break
 several. They are deliberately independent of the fixes (broader word lists, no gazetteer
@@ -42,7 +43,7 @@ from transforms.mentions import MentionConfig
 RULES = ("clitic", "markup", "nationality", "unit", "short_form", "type")
 BEFORE = MentionConfig(
     more_short_forms=False, strip_markup=False, strip_name_clitics=False, nationality_type="LOC",
-    drop_currencies=False,
+    drop_currencies=False, drop_generic=False,
 )  # fmt: skip
 _PROCLITICS = ("وبال", "وال", "فال", "بال", "وب", "ول", "فب", "فل", "وك", "لل", "و", "ف", "ب", "ل", "ك")
 _UNITS = (

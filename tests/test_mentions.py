@@ -539,3 +539,13 @@ def test_a_listed_family_name_is_no_first_word_form() -> None:
     tagger = DictTagger(dict.fromkeys(["بنيامين نتانياهو", "نتانياهو", "نتانياهو مغرم"], "PER"))
     names = tag_mentions(_frame(body), tagger, MODEL_ONLY)["canonical_name"].to_list()
     assert names[1] == names[0] != "نتانياهو مغرم"
+
+
+def test_an_institution_noun_alone_is_no_organisation() -> None:
+    body = "وقال الحزب في بيان إن حزب العدالة والتنمية فاز. وأكدت المنظمة أن منظمة الصحة العالمية حذرت."
+    names = ["الحزب", "حزب العدالة والتنمية", "المنظمة", "منظمة الصحة العالمية"]
+    tagger = DictTagger(dict.fromkeys(names, "ORG"))
+    m = tag_mentions(_frame(body), tagger, MODEL_ONLY)
+    assert m["surface"].to_list() == ["حزب العدالة والتنمية", "منظمة الصحة العالمية"]
+    kept = tag_mentions(_frame(body), tagger, MentionConfig(use_gazetteer=False, drop_generic=False))
+    assert kept.height == 4

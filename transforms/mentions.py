@@ -32,7 +32,8 @@ can count, all as polars expressions over the tokens of a whole batch:
 7. Before canonical names (``tidy_mentions``): a leading ``#`` leaves the surface and ``#``/``_``
    the name (#أردوغان, سعد_الحريري); a proclitic left on a name goes when the rest is a listed
    name or one named so in the batch (لبي بي سي -> بي بي سي); a one-word place that is the
-   nationality adjective of a listed place (السورية) becomes MISC; currency words (دولار) go.
+   nationality adjective of a listed place (السورية) becomes MISC; currency words (دولار) and
+   organisations named only by an institution noun (حزب) go.
 
 ``tag_sentences`` is the same token-level path for text that is already tokenized (`akhbar ner`).
 """
@@ -109,6 +110,8 @@ class MentionConfig:
     no listed place takes this type (MISC, as CoNLL-style guidelines type nationalities; None
     drops it). ``drop_currencies``: currency words (دولار, الجنيه المصري), which ANERcorp tags
     MISC, are amounts, not entities an analyst follows: dropped from the mentions.
+    ``drop_generic``: an organisation named only by an institution noun (حزب, المنظمة: the
+    ``institution`` words of ``triggers.tsv``) names no one organisation: dropped.
     ``types``: entity types kept.
 
     None of these change ``tag_sentences`` (what `akhbar ner` prints): they work below the token
@@ -132,6 +135,7 @@ class MentionConfig:
     strip_name_clitics: bool = True
     nationality_type: str | None = "MISC"
     drop_currencies: bool = True
+    drop_generic: bool = True
     types: tuple[str, ...] = ENTITY_TYPES
     entities: EntityConfig = field(default_factory=EntityConfig)
 
@@ -738,9 +742,9 @@ def tidy_mentions(
 ) -> pl.DataFrame:
     """Mentions (``entity_type``, ``surface``, ``start_char``, ``name``, ...) as an analyst counts them.
 
-    Hashtag markup and proclitics left on a name go, nationality adjectives leave the places and
-    currency words the mentions (``MentionConfig``: ``strip_markup``, ``strip_name_clitics``,
-    ``nationality_type``, ``drop_currencies``). Offsets follow the surface, so
+    Hashtag markup and proclitics left on a name go, nationality adjectives leave the places,
+    currency words and lone institution nouns the mentions (``MentionConfig``: ``strip_markup``,
+    ``strip_name_clitics``, ``nationality_type``, ``drop_currencies``, ``drop_generic``). Offsets follow the surface, so
     ``body[start_char:end_char] == surface`` still holds.
     """
     if found.is_empty():
@@ -752,6 +756,9 @@ def tidy_mentions(
     key = token_key(pl.col("name"))
     if config.drop_currencies:
         found = found.filter(~((pl.col("entity_type") == "MISC") & currency_name(key)))
+    if config.drop_generic:
+        nouns = gaz.roles.filter(pl.col("kind") == "institution")["key"].implode()
+        found = found.filter(~((pl.col("entity_type") == "ORG") & key.str.replace(r"^ال", "").is_in(nouns)))
     nisba = (pl.col("entity_type") == "LOC") & nationality_adjective(key, gaz)
     if config.nationality_type is None:
         found = found.filter(~nisba)
