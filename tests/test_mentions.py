@@ -436,3 +436,116 @@ def test_seed_articles_against_the_gold_list_with_the_model() -> None:
     alone = _seed_predictions(MODEL_ONLY)
     print(f"seed entities, model + gazetteer: P/R/F1 {combined}; model only: {alone}")
     assert combined[2] >= 0.75, combined
+
+
+# ---- names as an analyst reads them -------------------------------------------------------------
+def test_hashtag_markup_leaves_surfaces_and_names() -> None:
+    bodies = [
+        "كتب #أردوغان على تويتر أن الاتفاق قائم. وقال سعد_الحريري إن الحكومة ستتشكل قريبا.",
+        "وشكر الوزير السعودية و#الإمارات على دعمهما، وكتب دونالد #ترامب أن القمة ناجحة.",
+    ]
+    tagger = DictTagger(
+        {"أردوغان": "PER", "سعد_الحريري": "PER", "و#الإمارات": "LOC", "دونالد # ترامب": "PER"}
+    )
+    m = tag_mentions(_frame(*bodies), tagger, MODEL_ONLY)
+    _assert_offsets(m, bodies)
+    assert m["surface"].to_list() == ["أردوغان", "سعد_الحريري", "الإمارات", "دونالد #ترامب"]
+    names = m["canonical_name"].to_list()
+    assert names[1] == "سعد الحريري" and names[3] == "دونالد ترامب"
+    assert not any("#" in n or "_" in n for n in names), names
+    # Without the step the markup stays in names (what the corpus warehouse showed).
+    kept = tag_mentions(_frame(*bodies), tagger, MentionConfig(use_gazetteer=False, strip_markup=False))
+    assert "سعد_الحريري" in kept["canonical_name"].to_list()
+
+
+def test_a_proclitic_left_on_a_name_goes_when_the_rest_is_a_known_name() -> None:
+    bodies = [
+        "ويقول خالد يوسف لبي بي سي إن القرار نهائي.",
+        "فاز دينامو كييف على ضيفه. وسجل لدينامو كييف لاعبه الأول في الشوط الثاني.",
+        "وصل الوفد إلى لبنان أمس.",
+    ]
+    tagger = DictTagger(
+        {"لبي بي سي": "ORG", "خالد يوسف": "PER", "دينامو كييف": "ORG", "لدينامو كييف": "ORG", "لبنان": "LOC"}
+    )
+    m = tag_mentions(_frame(*bodies), tagger, MODEL_ONLY)
+    _assert_offsets(m, bodies)
+    assert _found(m) == [
+        ("PER", "خالد يوسف", "خالد يوسف"),
+        ("ORG", "بي بي سي", "بي بي سي"),  # listed
+        ("ORG", "دينامو كييف", "دينامو كييف"),
+        ("ORG", "دينامو كييف", "دينامو كييف"),  # named so elsewhere in the batch
+        ("LOC", "لبنان", "لبنان"),  # a listed name is never cut
+    ]
+    off = MentionConfig(use_gazetteer=False, strip_name_clitics=False)
+    assert "لبي بي سي" in tag_mentions(_frame(*bodies), tagger, off)["canonical_name"].to_list()
+
+
+def test_nationality_adjectives_are_not_places() -> None:
+    bodies = [
+        "اعترضت الدفاعات الجوية السورية الصواريخ فوق سوريا.",
+        "وكشفت وسائل إعلام سعودية أن السعودية ستستضيف القمة، وتناولوا أطعمة لبنانية.",
+        "وفاز فريق إشبيلية على ضيفه في الأوروغواي.",
+    ]
+    names = ["السورية", "سوريا", "سعودية", "السعودية", "لبنانية", "إشبيلية", "الأوروغواي"]
+    tagger = DictTagger(dict.fromkeys(names, "LOC"))
+    m = tag_mentions(_frame(*bodies), tagger, MODEL_ONLY)
+    _assert_offsets(m, bodies)
+    types = dict(zip(m["surface"].to_list(), m["entity_type"].to_list(), strict=True))
+    assert types == {
+        "السورية": "MISC", "سوريا": "LOC", "سعودية": "MISC", "السعودية": "LOC", "لبنانية": "MISC",
+        "إشبيلية": "LOC", "الأوروغواي": "LOC",
+    }  # fmt: skip
+    dropped = tag_mentions(_frame(*bodies), tagger, MentionConfig(use_gazetteer=False, nationality_type=None))
+    assert sorted(dropped["surface"].to_list()) == sorted(["سوريا", "السعودية", "إشبيلية", "الأوروغواي"])
+
+
+def test_currency_words_are_not_entities() -> None:
+    body = (
+        "بلغت الصفقة 20 مليار دولار، وارتفع الدولار أمام الجنيه المصري. "
+        "ودفع ريال مدريد 100 مليون يورو قبل كأس العالم."
+    )
+    names = ["دولار", "الدولار", "الجنيه المصري", "يورو", "كأس العالم"]
+    tagger = DictTagger(dict.fromkeys(names, "MISC") | {"ريال مدريد": "ORG"})
+    m = tag_mentions(_frame(body), tagger, MODEL_ONLY)
+    assert _found(m) == [("ORG", "ريال مدريد", "ريال مدريد"), ("MISC", "كأس العالم", "كأس العالم")]
+    kept = tag_mentions(_frame(body), tagger, MentionConfig(use_gazetteer=False, drop_currencies=False))
+    assert kept.height == 6
+
+
+def test_a_first_word_or_a_family_name_without_its_article_names_the_full_name() -> None:
+    bodies = [
+        "التقى الزعيم الكوري الشمالي كيم جونغ أون رئيس الوزراء مهاتير محمد. وقال كيم إن مهاتير وعده بالدعم.",
+        "حضر كيم جونغ أون وشقيقته كيم يو جونغ الحفل. وقال كيم إن العرض ناجح.",  # two people: neither
+        "أكد كيم أن بلاده ستوقف التجارب.",  # no full name in the article
+        "قال رئيس الوزراء عمر الرزاز إن الحكومة ستعمل. وتساءل البعض كيف لرزاز أن يأتي بهذا العدد.",
+    ]
+    people = ["كيم جونغ أون", "مهاتير محمد", "كيم", "مهاتير", "كيم يو جونغ", "عمر الرزاز", "لرزاز"]
+    tagger = DictTagger(dict.fromkeys(people, "PER"))
+    m = tag_mentions(_frame(*bodies), tagger, MODEL_ONLY)
+    _assert_offsets(m, bodies)
+    by_article = {a: g["canonical_name"].to_list() for (a,), g in m.group_by("article_id", maintain_order=True)}
+    assert by_article["a0"] == ["كيم جونغ أون", "مهاتير محمد", "كيم جونغ أون", "مهاتير محمد"]
+    assert by_article["a1"] == ["كيم جونغ أون", "كيم يو جونغ", "كيم"]
+    assert by_article["a2"] == ["كيم"]
+    assert by_article["a3"] == ["عمر الرزاز", "عمر الرزاز"]
+    off = tag_mentions(_frame(*bodies), tagger, MentionConfig(use_gazetteer=False, more_short_forms=False))
+    assert off.filter(pl.col("article_id") == "a0")["canonical_name"].to_list()[2] == "كيم"
+
+
+def test_a_listed_family_name_is_no_first_word_form() -> None:
+    # The tagger took a word after the family name into a span (نتانياهو مغرم): the bare family
+    # name still names the listed person, not that span.
+    body = "قال بنيامين نتانياهو إن الحكومة باقية. وأضاف نتانياهو أن نتانياهو مغرم بالحديث عن إيران."
+    tagger = DictTagger(dict.fromkeys(["بنيامين نتانياهو", "نتانياهو", "نتانياهو مغرم"], "PER"))
+    names = tag_mentions(_frame(body), tagger, MODEL_ONLY)["canonical_name"].to_list()
+    assert names[1] == names[0] != "نتانياهو مغرم"
+
+
+def test_an_institution_noun_alone_is_no_organisation() -> None:
+    body = "وقال الحزب في بيان إن حزب العدالة والتنمية فاز. وأكدت المنظمة أن منظمة الصحة العالمية حذرت."
+    names = ["الحزب", "حزب العدالة والتنمية", "المنظمة", "منظمة الصحة العالمية"]
+    tagger = DictTagger(dict.fromkeys(names, "ORG"))
+    m = tag_mentions(_frame(body), tagger, MODEL_ONLY)
+    assert m["surface"].to_list() == ["حزب العدالة والتنمية", "منظمة الصحة العالمية"]
+    kept = tag_mentions(_frame(body), tagger, MentionConfig(use_gazetteer=False, drop_generic=False))
+    assert kept.height == 4

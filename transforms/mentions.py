@@ -20,12 +20,20 @@ can count, all as polars expressions over the tokens of a whole batch:
    للأمم -> الأمم); a name listed in the gazetteer takes the listed canonical spelling (سورية ->
    سوريا); a person's short form takes the full name of someone named in the same article
    (الأسد -> بشار الأسد; a short form two people share stays as it is), else the listed person it
-   alone names (بوتين -> فلاديمير بوتين). ``entity_id`` hashes type and the normalized name
+   alone names (بوتين -> فلاديمير بوتين); the first word (كيم -> كيم جونغ أون) and a family name
+   without its article (رزاز -> عمر الرزاز) are short forms too. Across the corpus, a short form
+   no article resolves is linked at read time (the warehouse's ``entity_links`` view).
+   ``entity_id`` hashes type and the normalized name
    (``entities.entity_ids``), so one real-world entity has one id in every batch.
 6. With ``use_gazetteer``, the first (gazetteer and heuristics) extractor's persons are added where
    they overlap no tagger span, and replace tagger spans they strictly contain (علي شمخاني over
    شمخاني): it knows listed names and role-introduced names the tagger misses or cuts short. Its
    listed organisations (جبهة النصرة) are added where they overlap no tagger span.
+7. Before canonical names (``tidy_mentions``): a leading ``#`` leaves the surface and ``#``/``_``
+   the name (#أردوغان, سعد_الحريري); a proclitic left on a name goes when the rest is a listed
+   name or one named so in the batch (لبي بي سي -> بي بي سي); a one-word place that is the
+   nationality adjective of a listed place (السورية) becomes MISC; currency words (دولار) and
+   organisations named only by an institution noun (حزب) go.
 
 ``tag_sentences`` is the same token-level path for text that is already tokenized (`akhbar ner`).
 """
@@ -90,8 +98,24 @@ class MentionConfig:
     ``resolve_short_forms``: a person's short form names the full name given in the article;
     ``listed_short_forms``: otherwise, a family name that names exactly one listed person names
     that person (بوتين -> فلاديمير بوتين).
+    ``more_short_forms``: a person's first word alone (كيم after كيم جونغ أون) and a family name
+    without its article (رزاز after عمر الرزاز) also name the full name of the article, when no
+    other person of the article has that word.
     ``document_consistency``: pass article ids to the tagger (its document-level pass).
+    ``strip_markup``: a leading ``#`` (and the proclitics before it) leaves the surface, ``#`` and
+    ``_`` leave the name (#أردوغان -> أردوغان, سعد_الحريري -> سعد الحريري).
+    ``strip_name_clitics``: a name whose first word keeps a proclitic (لبي بي سي) loses it when
+    the rest is a listed name or a name of the same type elsewhere in the batch.
+    ``nationality_type``: a one-word place that is a nationality adjective (السورية, سعودية) and
+    no listed place takes this type (MISC, as CoNLL-style guidelines type nationalities; None
+    drops it). ``drop_currencies``: currency words (دولار, الجنيه المصري), which ANERcorp tags
+    MISC, are amounts, not entities an analyst follows: dropped from the mentions.
+    ``drop_generic``: an organisation named only by an institution noun (حزب, المنظمة: the
+    ``institution`` words of ``triggers.tsv``) names no one organisation: dropped.
     ``types``: entity types kept.
+
+    None of these change ``tag_sentences`` (what `akhbar ner` prints): they work below the token
+    or on mentions, after the tags.
     """
 
     use_gazetteer: bool = True
@@ -105,7 +129,13 @@ class MentionConfig:
     gazetteer_names: bool = True
     resolve_short_forms: bool = True
     listed_short_forms: bool = True
+    more_short_forms: bool = True
     document_consistency: bool = True
+    strip_markup: bool = True
+    strip_name_clitics: bool = True
+    nationality_type: str | None = "MISC"
+    drop_currencies: bool = True
+    drop_generic: bool = True
     types: tuple[str, ...] = ENTITY_TYPES
     entities: EntityConfig = field(default_factory=EntityConfig)
 
@@ -693,6 +723,168 @@ def _without_overlaps(extra: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# Currency words as token keys (ة folded to ه), with the tanwin alef and plural endings news uses.
+_CURRENCY = (
+    r"^(?:ال)?(?:دولار|يورو|جنيه|دينار|ريال|ليره|لير|درهم|روبل|يوان|ين|شيكل|فرنك|روبيه|بيزو|استرليني|"
+    r"بيتكوين|كرونه|فلس|قرش)(?:ا|ات|ان)?$"
+)
+# Nisba adjectives as token keys: definite (السوري, السوريه, الامريكيون), or bare with the feminine
+# or plural ending (سعوديه); a bare -ي word is too often a place (دبي, مالي) to be read as one.
+_NISBA_DEFINITE = r"^ال\S{3,}(?:ي|يه|يون|يين)$"
+_NISBA_BARE = r"^\S{3,}(?:يه|يون|يين)$"
+_NISBA_WORD = r"^(?:ال)?\S{2,}(?:ي|يه)$"
+# Hashtag markup at a surface's start, after any proclitics written before it (و#الإمارات).
+_MARKUP_LEAD = r"^[وف]?[بلك]?#+"
+
+
+def tidy_mentions(
+    found: pl.DataFrame, articles: pl.DataFrame, gaz: Gazetteer, config: MentionConfig
+) -> pl.DataFrame:
+    """Mentions (``entity_type``, ``surface``, ``start_char``, ``name``, ...) as an analyst counts them.
+
+    Hashtag markup and proclitics left on a name go, nationality adjectives leave the places,
+    currency words and lone institution nouns the mentions (``MentionConfig``: ``strip_markup``,
+    ``strip_name_clitics``, ``nationality_type``, ``drop_currencies``, ``drop_generic``). Offsets follow the surface, so
+    ``body[start_char:end_char] == surface`` still holds.
+    """
+    if found.is_empty():
+        return found
+    if config.strip_markup:
+        found = _strip_markup(found)
+    if config.strip_name_clitics:
+        found = _strip_name_clitics(found, gaz)
+    key = token_key(pl.col("name"))
+    if config.drop_currencies:
+        found = found.filter(~((pl.col("entity_type") == "MISC") & currency_name(key)))
+    if config.drop_generic:
+        nouns = gaz.roles.filter(pl.col("kind") == "institution")["key"].implode()
+        found = found.filter(~((pl.col("entity_type") == "ORG") & key.str.replace(r"^ال", "").is_in(nouns)))
+    nisba = (pl.col("entity_type") == "LOC") & nationality_adjective(key, gaz)
+    if config.nationality_type is None:
+        found = found.filter(~nisba)
+    else:
+        found = found.with_columns(
+            pl.when(nisba).then(pl.lit(config.nationality_type)).otherwise(pl.col("entity_type")).alias("entity_type")
+        )
+    return found
+
+
+def currency_name(key: pl.Expr) -> pl.Expr:
+    """A name key that is a currency word, alone or with nisba adjectives (الدولار الأمريكي)."""
+    words = key.str.split(" ")
+    rest = words.list.slice(1).list.eval(pl.element().str.contains(_NISBA_WORD)).list.all()
+    return words.list.first().str.contains(_CURRENCY) & rest
+
+
+def nationality_adjective(key: pl.Expr, gaz: Gazetteer) -> pl.Expr:
+    """A one-word name key that is the nisba adjective of a listed place and names no place itself.
+
+    السورية: سوري + ة, from سوريا; اللبناني from لبنان; العراقية from العراق; سعودية from السعودية.
+    Places whose name only looks like one (إشبيلية, الأوروغواي, حمورية) derive from no listed place.
+    """
+    places = gaz.aliases.filter(pl.col("entity_type") == "LOC")["key"].implode()
+    bare = key.str.replace(r"^ال", "")
+    base = bare.str.replace(r"(?:يون|يين|يه|ي)$", "")
+    derived = pl.any_horizontal(
+        [f.is_in(places) for f in (base, base + "ا", "ال" + base, base + "يا", base + "ه", "ال" + bare)]
+    )
+    # الأوروغواي is a place listed without its article; السورية is not سورية (Syria) with one.
+    return (
+        ~key.str.contains(" ")
+        & (key.str.contains(_NISBA_DEFINITE) | key.str.contains(_NISBA_BARE))
+        & ~key.is_in(places)
+        & ~(bare.is_in(places) & ~key.str.ends_with("يه"))
+        & derived
+    )
+
+
+def _strip_markup(found: pl.DataFrame) -> pl.DataFrame:
+    """Leading ``#`` (with the proclitics before it) off surfaces; ``#`` and ``_`` out of names."""
+    cut = pl.col("surface").str.extract(f"({_MARKUP_LEAD})", 1).str.len_chars().fill_null(0).cast(pl.Int64)
+    name = (
+        pl.col("name")
+        .str.replace(_MARKUP_LEAD, "")
+        .str.replace_all("#", "")
+        .str.replace_all("_", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    return (
+        found.with_columns(cut.alias("_cut"))
+        .with_columns(
+            (pl.col("start_char") + pl.col("_cut")).alias("start_char"),
+            pl.col("surface").str.slice(pl.col("_cut")).alias("surface"),
+            name.alias("name"),
+        )
+        .drop("_cut")
+        .filter((pl.col("surface").str.len_chars() > 0) & (pl.col("name").str.len_chars() > 0))
+    )
+
+
+def _strip_name_clitics(found: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
+    """Names read off the body whose first word keeps a proclitic lose it (لبي بي سي -> بي بي سي).
+
+    The token-level cut (``strip_span_clitics``) needs a stem of ``min_stem_letters`` and looks at
+    one token; here the evidence is the whole name: what is left (ل + ال gets its alef back) is a
+    listed name or a name of the same type elsewhere in the batch, and the name as it stands is
+    not listed. A first word that is a protected token (a first name, the first word of a listed
+    name) is never cut.
+    """
+    _, _, protected = _lexicon(gaz)
+    rows = found.with_row_index("_r")
+    keyed = rows.select(
+        "_r",
+        "entity_type",
+        pl.col("surface").str.extract(r"^(\S+)", 1).alias("token"),
+        token_key(display_name(pl.col("surface"))).str.replace(r"^\S+", "").alias("_rest"),
+        token_key(pl.col("name")).alias("_key"),
+    )
+    known = pl.concat(
+        [
+            gaz.aliases.select("key", "entity_type"),
+            keyed.select(pl.col("_key").alias("key"), "entity_type"),
+        ]
+    ).unique()
+    # Names read off the body, not a listed spelling; the whole name is not known already.
+    keyed = keyed.join(rows.select("_r", "name", "surface"), on="_r").filter(
+        (pl.col("name") == display_name(pl.col("surface")))
+        & ~token_key(pl.col("token")).is_in(protected.implode())
+    )
+    listed = gaz.aliases.select("key", "entity_type")
+    keyed = keyed.join(listed, left_on=["_key", "entity_type"], right_on=["key", "entity_type"], how="anti")
+    if keyed.is_empty():
+        return found
+    variants = (
+        clitic_variants(keyed.select("token").unique(), "token")
+        .filter(pl.col("clitic_shift") > 0)
+        .with_columns((pl.col("stem_key") != token_key(pl.col("stem"))).alias("elided"))
+    )
+    chosen = (
+        keyed.join(variants, on="token")
+        .with_columns((pl.col("stem_key") + pl.col("_rest")).alias("_stripped"))
+        .join(known, left_on=["_stripped", "entity_type"], right_on=["key", "entity_type"], how="semi")
+        .sort("_r", "clitic_shift", "elided", descending=[False, False, True])
+        .unique("_r", keep="first")
+        .select("_r", pl.col("clitic_shift").cast(pl.Int64).alias("_cut"), "elided")
+    )
+    if chosen.is_empty():
+        return found
+    surface = pl.col("surface").str.slice(pl.col("_cut"))
+    return (
+        rows.join(chosen, on="_r", how="left", maintain_order="left")
+        .with_columns(pl.col("_cut").fill_null(0), pl.col("elided").fill_null(False))
+        .with_columns(
+            (pl.col("start_char") + pl.col("_cut")).alias("start_char"),
+            pl.when(pl.col("_cut") > 0)
+            .then(display_name(pl.when(pl.col("elided")).then("ا" + surface).otherwise(surface)))
+            .otherwise(pl.col("name"))
+            .alias("name"),
+            surface.alias("surface"),
+        )
+        .drop("_r", "_cut", "elided")
+    )
+
+
 def canonical_names(mentions: pl.DataFrame, gaz: Gazetteer, config: MentionConfig) -> pl.DataFrame:
     """Add ``canonical_name`` to mentions with a display ``name``: listed spelling, then short forms."""
     keyed = phrase_keys(mentions.select("name").unique(), "name").select("name", "key")
@@ -713,7 +905,7 @@ def canonical_names(mentions: pl.DataFrame, gaz: Gazetteer, config: MentionConfi
         # Twice: a two-word name first takes the longer name it shortens (جابري أنصاري -> حسين
         # جابري أنصاري), so that a one-word form (أنصاري) then names a single person.
         for _ in range(2):
-            out = _resolve_short_forms(out, gaz)
+            out = _resolve_short_forms(out, gaz, config.more_short_forms)
     if config.listed_short_forms:
         listed = listed_short_forms(gaz).rename({"canonical": "_listed_full"})
         out = out.join(listed, on="key", how="left", maintain_order="left").with_columns(
@@ -725,11 +917,23 @@ def canonical_names(mentions: pl.DataFrame, gaz: Gazetteer, config: MentionConfi
     return out.with_columns(pl.col("canonical").alias("canonical_name"))
 
 
-def _resolve_short_forms(out: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
-    """Person mentions whose own key is a short form of a full name in the article take that name."""
+def _resolve_short_forms(out: pl.DataFrame, gaz: Gazetteer, more: bool = True) -> pl.DataFrame:
+    """Person mentions whose own key is a short form of a full name in the article take that name.
+
+    Short forms: the family name or last two words (``entities.short_forms``) and, with
+    ``more``, a family name without its article (رزاز for الرزاز) and the first word
+    (``first_word_forms``).
+    """
     # Only full names give short forms: a bare الأسد must not compete with بشار الأسد.
     people = out.filter((pl.col("entity_type") == "PER") & pl.col("canonical").str.contains(" "))
     forms = short_forms(people.select("article_id", "entity_type", "canonical"), gaz)
+    forms = forms.select("article_id", "key", "canonical")
+    if more and people.height:
+        # A family name with the article is also written without it (لرزاز beside عمر الرزاز).
+        bare = forms.filter(pl.col("key").str.contains(r"^ال\S{3,}$")).with_columns(pl.col("key").str.slice(2))
+        forms = pl.concat([forms, bare, first_word_forms(people, gaz)]).unique()
+        # A word two people of the article share, first or last, names neither.
+        forms = forms.filter(pl.col("canonical").n_unique().over("article_id", "key") == 1)
     if forms.is_empty():
         return out
     full = forms.select("article_id", "key", pl.col("canonical").alias("_full"))
@@ -744,6 +948,37 @@ def _resolve_short_forms(out: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
         )
         .drop("_full")
     )
+
+
+def first_word_forms(people: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
+    """Per article, the first word of each person's full name as a short form (كيم -> كيم جونغ أون).
+
+    ``people``: ``article_id``, ``canonical`` (names of two words or more) and ``name`` (as
+    written). Returns ``article_id``, ``key``, ``canonical``. Korean and Chinese names put the
+    family name first, and news writes a person met earlier by the first word too. Left out:
+    connectors (عبد, أبو), roles, function words, words under three letters, definite words
+    (الكولومبي of a span الكولومبي سانتياغو), family names of listed people (نتانياهو of a span
+    نتانياهو مغرم: a family name followed by a word the tagger took in), and a word that any
+    person of the article has after the first place (كيم of يونغ كيم), which would make it two
+    people's.
+    """
+    words = token_key(pl.col("canonical")).str.split(" ")
+    listed = gaz.aliases.filter((pl.col("entity_type") == "PER") & (pl.col("n") >= 2))
+    family = listed.select(pl.col("key").str.split(" ").list.last())["key"]
+    excluded = pl.concat([gaz.roles["key"], gaz.stopwords, family]).implode()
+    firsts = people.select("article_id", "canonical", words.list.first().alias("key")).unique()
+    # Later words of the names as written too: بنيامين نتانياهو reads بنيامين نتنياهو once listed.
+    later = pl.concat(
+        [
+            people.select("article_id", words.list.slice(1).alias("key")),
+            people.select("article_id", token_key(pl.col("name")).str.split(" ").list.slice(1).alias("key")),
+        ]
+    ).explode("key").unique()
+    return firsts.filter(
+        (pl.col("key").str.len_chars() >= 3)
+        & ~pl.col("key").str.starts_with("ال")
+        & ~pl.col("key").is_in(excluded)
+    ).join(later, on=["article_id", "key"], how="anti").select("article_id", "key", "canonical")
 
 
 def listed_short_forms(gaz: Gazetteer) -> pl.DataFrame:
@@ -788,6 +1023,7 @@ def tag_mentions(
     if config.use_gazetteer:
         columns = ["article_id", "entity_type", "surface", "start_char", "end_char", "name"]
         found = combine_listed(found, extract_mentions(articles, config.entities), gaz, config, columns)
+    found = tidy_mentions(found, articles, gaz, config)
     found = found.filter(pl.col("entity_type").is_in(config.types))
     if found.is_empty():
         return _no_mentions()

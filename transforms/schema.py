@@ -342,15 +342,31 @@ _ENTITY = _pick(ENTITY_MENTIONS, "entity_id")
 _ENTITY_NAME = ("canonical_name", pl.String(), "the spelling used most often (ties: alphabetical)")
 _ENTITY_TYPE = ("entity_type", pl.String(), "PER, ORG, LOC, MISC")
 
+ENTITY_LINKS = _relation(
+    "entity_links", "one row per entity id in entity_mentions, with the entity it stands for across the corpus: "
+    "a person's or organisation's short form (كيم, ريال) stands for the full name that dominates the full names "
+    "it shortens, "
+    "every other entity for itself; the entity views count by resolved_entity_id",
+    *_ENTITY,
+    ("canonical_name", pl.String(), "the spelling its own mentions use most often (ties: alphabetical)"),
+    _ENTITY_TYPE,
+    ("article_count", pl.Int64(), "distinct articles with its own mentions"),
+    ("resolved_entity_id", pl.String(), "the entity it stands for (its own id unless it is a short form)"),
+    ("resolved_share", pl.Float64(), "for a short form: the share of the articles naming a full name it "
+     "shortens that name the chosen one or its spellings (at least 0.75, or 0.5 with five times the next "
+     "group of spellings); null otherwise"),
+)
+
 ENTITIES = _relation(
-    "entities", "one row per entity named in a loaded article",
+    "entities", "one row per entity named in a loaded article, short forms counted under the full name they "
+    "stand for (entity_links)",
     *_ENTITY, _ENTITY_NAME, _ENTITY_TYPE,
     ("article_count", pl.Int64(), "distinct articles naming the entity"),
     ("mention_count", pl.Int64(), "mentions of the entity in all articles"),
 )
 
 ENTITY_ALIASES = _relation(
-    "entity_aliases", "one row per entity and surface spelling merged into it",
+    "entity_aliases", "one row per entity (as entity_links resolves it) and surface spelling merged into it",
     *_ENTITY, _ENTITY_TYPE,
     ("alias", pl.String(), "a surface form (exactly as written in a body) that refers to the entity"),
     ("article_count", pl.Int64(), "distinct articles with this spelling"),
@@ -398,8 +414,8 @@ ENTITIES_BY_PUBLISHER = _relation(
 
 # In the order the warehouse creates them (a view may read an earlier one).
 VIEWS: tuple[Relation, ...] = (
-    LEDGER, BOILERPLATE_LINES, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY, STORIES,
-    ENTITIES_BY_PUBLISHER,
+    LEDGER, BOILERPLATE_LINES, ENTITY_LINKS, ENTITIES, ENTITY_ALIASES, ENTITY_COOCCURRENCE, ENTITY_DAILY,
+    STORIES, ENTITIES_BY_PUBLISHER,
 )
 
 # Dict forms for polars calls (``pl.DataFrame(schema=...)``, ``frame.cast(...)``).
