@@ -11,10 +11,8 @@ so its peak RSS is its own. Bounds (issue "when one machine is not enough"): pea
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from tests.conftest import SHARED_DATA
+from tests.corpus_sample import copy_files, spread_files
 
 HISTORY = int(os.environ.get("AKHBAR_BENCH_HISTORY", "1000000"))
 NEW_FILES = 1000
@@ -40,12 +39,6 @@ print(json.dumps({"seconds": time.perf_counter() - clock, "loaded": result.count
 """
 
 
-def _new_files(corpus: Path, target: Path) -> None:
-    files = sorted(corpus.rglob("*.txt"), key=lambda p: hashlib.sha1(str(p.relative_to(corpus)).encode()).digest())
-    for path in files[:NEW_FILES]:
-        copied = target / path.relative_to(corpus)
-        copied.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copied)
 
 
 def synthesize_history(root: Path, articles: int) -> float:
@@ -104,7 +97,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="akhbar-bench-history-") as folder, ExitStack() as servers:
         base = Path(folder)
         source = base / "new"
-        _new_files(corpus, source)
+        copy_files(spread_files(corpus, NEW_FILES), corpus, source)
         catalogs = ["sqlite"]
         admin = None
         if binaries() is not None:

@@ -13,9 +13,7 @@ size (<= 1.3x), and the median time of the README example queries (<= 1.5x).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -23,6 +21,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import SHARED_DATA
+from tests.corpus_sample import copy_files, spread_files
 
 NIGHTS = int(os.environ.get("AKHBAR_BENCH_NIGHTS", "120"))
 FILES_PER_NIGHT = 50
@@ -31,17 +30,6 @@ QUERIES = Path(__file__).resolve().parents[1] / "warehouse" / "queries"
 BOUNDS = {"files": 60, "size": 1.3, "query": 1.5}
 
 
-def _corpus_files(corpus: Path, count: int) -> list[Path]:
-    """``count`` files spread over every publisher and section (ordered by a hash of their path)."""
-    files = sorted(corpus.rglob("*.txt"), key=lambda p: hashlib.sha1(str(p.relative_to(corpus)).encode()).digest())
-    return files[:count]
-
-
-def _copy(files: list[Path], corpus: Path, target: Path) -> None:
-    for path in files:
-        copied = target / path.relative_to(corpus)
-        copied.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copied)
 
 
 def _redate(catalog: Path, after_snapshot: int, night: dt.datetime, real_start: dt.datetime) -> int:
@@ -111,7 +99,7 @@ def main() -> None:
     from warehouse import maintenance
     from warehouse.store import WarehousePaths
 
-    files = _corpus_files(corpus, NIGHTS * FILES_PER_NIGHT)
+    files = spread_files(corpus, NIGHTS * FILES_PER_NIGHT)
     with tempfile.TemporaryDirectory(prefix="akhbar-bench-lifecycle-") as folder, \
             prefect_test_harness(server_startup_timeout=None):
         base = Path(folder)
@@ -122,7 +110,7 @@ def main() -> None:
         passes = []
         clock = time.perf_counter()
         for night in range(NIGHTS):
-            _copy(files[night * FILES_PER_NIGHT:(night + 1) * FILES_PER_NIGHT], corpus, source)
+            copy_files(files[night * FILES_PER_NIGHT:(night + 1) * FILES_PER_NIGHT], corpus, source)
             summary = ingest(str(source), str(nightly), maintain=False)
             assert summary.status == "completed", summary
             now = first_night + dt.timedelta(days=night)
@@ -139,7 +127,7 @@ def main() -> None:
         nights_seconds = time.perf_counter() - clock
 
         one_run, one_source = base / "one-run", base / "one-run-input"
-        _copy(files, corpus, one_source)
+        copy_files(files, corpus, one_source)
         clock = time.perf_counter()
         summary = ingest(str(one_source), str(one_run), maintain=False)
         assert summary.status == "completed", summary

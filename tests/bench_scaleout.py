@@ -6,24 +6,17 @@ Needs a PostgreSQL server installed (Debian's `postgresql`); skips without one.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from tests.conftest import SHARED_DATA
+from tests.corpus_sample import copy_files, spread_files
 
 FILES = int(os.environ.get("AKHBAR_BENCH_FILES", "2000"))
 
 
-def _slice(corpus: Path, target: Path) -> None:
-    files = sorted(corpus.rglob("*.txt"), key=lambda p: hashlib.sha1(str(p.relative_to(corpus)).encode()).digest())
-    for path in files[:FILES]:
-        copied = target / path.relative_to(corpus)
-        copied.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copied)
 
 
 def main() -> None:
@@ -45,7 +38,7 @@ def main() -> None:
             prefect_test_harness(server_startup_timeout=None), postgres_server() as admin:
         base = Path(folder)
         source = base / "slice"
-        _slice(corpus, source)
+        copy_files(spread_files(corpus, FILES), corpus, source)
         embedded = base / "embedded"
         clock = time.perf_counter()
         first = ingest_flow()(str(source), str(embedded), workers=1, maintain=False)

@@ -15,11 +15,12 @@ import os
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 DEFAULT_TIMEOUT_S = 60.0  # how long a writer waits for another one to finish
 
@@ -36,7 +37,26 @@ def _holder() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
 
 
-class WriterLock:
+class _Held(ABC):
+    """``with lock:`` acquires and releases."""
+
+    @abstractmethod
+    def acquire(self) -> None: ...
+
+    @abstractmethod
+    def release(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+class WriterLock(_Held):
     def __init__(self, path: Path, timeout_s: float = DEFAULT_TIMEOUT_S, poll_s: float = 0.25) -> None:
         self.path = path
         self.timeout_s = timeout_s
@@ -68,21 +88,12 @@ class WriterLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> WriterLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
-
 
 # The advisory lock's key: one writer per catalog database (a constant of this project).
 CATALOG_LOCK_KEY = 0x616B68626172  # "akhbar"
 
 
-class CatalogLock:
+class CatalogLock(_Held):
     """``pg_advisory_lock`` on its own session of the PostgreSQL catalog at ``url``, held until release.
 
     asyncpg is asynchronous, so the session lives on an event loop of its own thread; its
@@ -136,15 +147,6 @@ class CatalogLock:
                 self._thread.join(timeout=5)
             self._loop.close()
             self._loop, self._thread = None, None
-
-    def __enter__(self) -> CatalogLock:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.release()
 
 
 @contextmanager
