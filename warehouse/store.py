@@ -14,7 +14,7 @@ import hashlib
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,9 @@ class WarehousePaths:
 
     root: Path
 
-    @property
+    @cached_property
     def settings(self) -> CatalogSettings:
+        """The folder's binding, read once per instance (every property below needs it)."""
         return read_settings(self.root)
 
     @property
