@@ -17,6 +17,7 @@ $(BOOTSTRAP)/bin/uv:
 # uv installs exactly what uv.lock says (--frozen: never re-resolve).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(VENV)/bin/python -m flows.prefect_home
 	@touch $@
 
 run: setup

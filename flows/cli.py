@@ -11,8 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows import prefect_home as prefect_home_template
 from flows import stops
 from flows.errors import RunFailedError
+from flows.workers import limit_native_threads
 from warehouse.lock import DEFAULT_TIMEOUT_S, WarehouseBusyError
 
 if TYPE_CHECKING:
@@ -51,11 +53,13 @@ def configure_runtime(warehouse: Path) -> None:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    limit_native_threads()
     user_profiles = Path.home() / ".prefect" / "profiles.toml"
     if not any(os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")) and not user_profiles.exists():
         prefect_home = warehouse.resolve() / ".prefect"
         prefect_home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(prefect_home)
+        prefect_home_template.seed(prefect_home)
 
 
 def _usage_error(message: str) -> int:

@@ -36,6 +36,7 @@ from flows.errors import BlockingValidationError, RunFailedError
 from flows.results import RunSummary
 from flows.workers import default_workers
 from transforms.discover import Discovery, FolderFilter, LedgerLookup, discover
+from transforms.neardup import FetchKeys
 from transforms.pipeline import (
     BatchInput,
     BatchOutput,
@@ -46,10 +47,13 @@ from transforms.pipeline import (
     PassResult,
     PassSteps,
     PipelineConfig,
+    PreparedBatch,
     Progress,
+    finish_batch,
     order_by_date,
-    run_batch,
+    prepare_batch,
     run_pass,
+    tag_batch,
 )
 from transforms.read import ReadConfig
 from transforms.schema import RUNS
@@ -113,12 +117,26 @@ def date_order_task(
     return order_by_date(input_dir, candidates, previous_sha, config, spill)
 
 
-@task(name="batch", cache_policy=NO_CACHE)
-def batch_task(
-    batch: BatchInput, history: History, config: PipelineConfig, bodies: StoredBodies | None,
-    report: Progress | None, pieces: ChunkMap,
+@task(name="prepare-batch", cache_policy=NO_CACHE)
+def prepare_task(
+    batch: BatchInput, history: History, config: PipelineConfig, bodies: FetchKeys | None,
+    report: Progress | None,
+) -> PreparedBatch:
+    return prepare_batch(batch, history, config, bodies, report)
+
+
+@task(name="tag-batch", cache_policy=NO_CACHE)
+def tag_task(
+    prepared: PreparedBatch, config: PipelineConfig, pieces: ChunkMap, report: Progress | None,
+) -> pl.DataFrame:
+    return tag_batch(prepared, config, pieces, report)
+
+
+@task(name="finish-batch", cache_policy=NO_CACHE)
+def finish_task(
+    prepared: PreparedBatch, mentions: pl.DataFrame, config: PipelineConfig, report: Progress | None,
 ) -> BatchOutput:
-    return run_batch(batch, history, config, bodies, report, pieces)
+    return finish_batch(prepared, mentions, config, report)
 
 
 @task(name="stage", cache_policy=NO_CACHE)
@@ -168,17 +186,25 @@ def _steps(staging: Path) -> PassSteps:
     ) -> DateOrder:
         return date_order_task(input_dir, candidates, quote(previous_sha), config, spill)
 
-    def batch(
-        batch: BatchInput, history: History, config: PipelineConfig, bodies: StoredBodies | None,
-        report: Progress | None, pieces: ChunkMap,
+    def prepare(
+        batch: BatchInput, history: History, config: PipelineConfig, bodies: FetchKeys | None,
+        report: Progress | None,
+    ) -> PreparedBatch:
+        return prepare_task(quote(batch), quote(history), config, bodies, report)
+
+    def tag(prepared: PreparedBatch, config: PipelineConfig, pieces: ChunkMap, report: Progress | None) -> pl.DataFrame:
+        return tag_task(quote(prepared), config, pieces, report)
+
+    def finish(
+        prepared: PreparedBatch, mentions: pl.DataFrame, config: PipelineConfig, report: Progress | None,
     ) -> BatchOutput:
-        return batch_task(quote(batch), quote(history), config, bodies, report, pieces)
+        return finish_task(quote(prepared), mentions, config, report)
 
     def stage(output: BatchOutput, batch_no: int) -> None:
         stage_task(staging, output.tables, batch_no)
         crash_point("after-stage")
 
-    return PassSteps(stage=stage, order=order, batch=batch, map=task_map)
+    return PassSteps(stage=stage, order=order, prepare=prepare, tag=tag, finish=finish, map=task_map)
 
 
 def _counted(summary: RunSummary, discovery: Discovery, result: PassResult) -> RunSummary:

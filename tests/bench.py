@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from flows.workers import limit_native_threads
+
 BENCHES = sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
 
 
@@ -19,6 +21,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {BENCHES}", file=sys.stderr)
         return 2
+    limit_native_threads()  # as `akhbar` does, before numpy loads
     for name in chosen:
         print(f"\n=== bench {name} ===", flush=True)
         started = time.perf_counter()

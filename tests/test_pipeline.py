@@ -332,3 +332,18 @@ def test_seeds_tagged_in_worker_processes_equal_one_pass(one_pass: tuple[Path, P
                               PipelineConfig(batch_size=batch_size, workers=2, min_piece_tokens=1), in_workers)
             assert state(tmp_path / f"wh-{batch_size}") == state(whole), batch_size
     assert where and os.getpid() not in where
+
+
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_a_near_duplicate_in_a_later_batch_of_the_run_is_found(tmp_path: Path, batch_size: int):
+    """While a batch is tagged the next one is deduplicated against it, before it is staged."""
+    source = tmp_path / "input"
+    shutil.copytree(SEEDS, source)
+    lines = (source / "002_17848a7770633ebb.txt").read_text(encoding="utf-8").split("\n")
+    lines[20] = "وقال مصدر دبلوماسي إن الزيارة تأتي في إطار التنسيق المستمر بين البلدين."
+    (source / "zz refiled.txt").write_text("\n".join(lines), encoding="utf-8")
+    ingest_in_process(source, tmp_path / "whole", PipelineConfig())
+    ingest_in_process(source, tmp_path / "batched", PipelineConfig(batch_size=batch_size))
+    kinds = query(tmp_path / "whole", "SELECT kind FROM duplicates")["kind"].to_list()
+    assert kinds == ["near"]
+    assert state(tmp_path / "batched") == state(tmp_path / "whole")

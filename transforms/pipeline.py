@@ -30,7 +30,9 @@ what a step is for).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from contextvars import copy_context
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cache
@@ -193,8 +195,8 @@ class History:
         older = stored.join(self.boilerplate, on=["publisher", "line_key"], how="anti")
         return pl.concat([self.boilerplate, older])
 
-    def extended(self, output: BatchOutput) -> History:
-        """The history the next batch of the same run needs."""
+    def extended(self, output: BatchOutput | PreparedBatch) -> History:
+        """The history the next batch of the same run needs (known once the batch is prepared)."""
         return replace(
             self,
             known=pl.concat([self.known, output.loaded_keys]),
@@ -507,10 +509,12 @@ def _deduplicate(
     return near_dedup(frame, history.bands_matching, config.neardup, bodies)
 
 
-def _validate(
-    frame: pl.DataFrame, mentions: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[str]]:
-    """Quarantine rows failing row-level errors; report batch-level errors as blocking."""
+def _validate_articles(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """Quarantine rows failing row-level errors; report batch-level errors as blocking.
+
+    Only the articles suite decides which rows stay, so the rows a batch loads (and the history the next
+    batch deduplicates against) are known before its entities are.
+    """
     indexed = frame.with_row_index("_row")
     candidates = indexed.filter(alive())
     outcome = validate_frame(candidates.select(ARTICLE_COLUMNS), "articles")
@@ -521,16 +525,18 @@ def _validate(
     indexed = indexed.join(reasons, on="_row", how="left")
     frame = label(indexed, pl.col("_quarantine_reason").is_not_null(), QUARANTINED,
                   pl.col("_quarantine_reason")).drop("_row", "_quarantine_reason")
+    return frame, outcome.results, list(outcome.blocking_failures)
 
+
+def _validate_mentions(frame: pl.DataFrame, mentions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """The mentions of the rows that stay, checked against their bodies (offsets) by the mentions suite."""
     kept = frame.filter(alive()).select("article_id", "body")
     checked = mentions.join(kept, on="article_id", how="inner").with_columns(
         offsets_match=pl.col("body").str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char"))
         == pl.col("surface")
     )
-    mention_outcome = validate_frame(checked.drop("body"), "entity_mentions")
-    mentions = checked.select(MENTIONS.names)
-    results = pl.concat([outcome.results, mention_outcome.results], how="vertical_relaxed")
-    return frame, mentions, results, [*outcome.blocking_failures, *mention_outcome.blocking_failures]
+    outcome = validate_frame(checked.drop("body"), "entity_mentions")
+    return checked.select(MENTIONS.names), outcome.results, list(outcome.blocking_failures)
 
 
 def _stamped(relation: Relation, frame: pl.DataFrame, *stamps: pl.Expr) -> pl.DataFrame:
@@ -611,20 +617,49 @@ def _counts(tables: BatchTables) -> BatchCounts:
     )
 
 
-def run_batch(
-    batch: BatchInput, history: History, config: PipelineConfig, bodies: FetchKeys | None = None,
-    progress: Progress | None = None, map: ChunkMap = serial_map,
-) -> BatchOutput:
-    """One batch through every step; nothing is written anywhere.
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch read, deduplicated, measured and validated: all it needs is its entities.
 
-    ``bodies(article_ids)`` returns ``article_id`` and ``body`` of stored articles (committed or
-    staged by earlier batches): near-duplicate candidates from the history are verified against them.
-    ``progress``, if given, hears the name of each phase as it starts: ``reading`` (read, parse,
-    boilerplate, dedup), ``entities`` (statistics, NER), ``validating`` (suites, split into tables).
-    ``map`` runs the tagger's ``config.workers`` pieces (``PiecewiseTagger``).
+    Everything the next batch depends on (the rows loaded, their keys and bands, the boilerplate learned)
+    is decided here, so the next batch can be prepared while this one is tagged.
     """
-    report = progress or (lambda _: None)
-    report("reading")
+
+    batch: BatchInput
+    frame: pl.DataFrame  # one row per story, statuses decided (alive rows will load)
+    to_tag: pl.DataFrame  # article_id, body: the rows alive before validation (the tagger's batch)
+    validation: pl.DataFrame  # the articles suite's results
+    blocking_failures: tuple[str, ...]
+    deferred: tuple[str, ...]
+    unchanged: int
+    boilerplate: pl.DataFrame  # the boilerplate table learned up to and including this batch
+    loaded_keys: pl.DataFrame  # KNOWN_KEYS of the articles this batch loads
+    loaded_bands: pl.DataFrame  # BANDS of the articles this batch loads
+
+
+@dataclass(frozen=True)
+class PendingBodies:
+    """``article_id`` and ``body`` by id: the loading rows of the batch still being tagged (not staged
+    yet), then ``stored``'s. The next batch's near duplicates are verified against both."""
+
+    pending: pl.DataFrame  # article_id, body
+    stored: FetchKeys | None
+
+    def __call__(self, article_ids: list[str]) -> pl.DataFrame:
+        here = self.pending.filter(pl.col("article_id").is_in(article_ids))
+        found = set(here["article_id"].to_list())
+        rest = [article_id for article_id in article_ids if article_id not in found]
+        if not rest or self.stored is None:
+            return here
+        return pl.concat([here, self.stored(rest).select("article_id", "body")], how="vertical_relaxed")
+
+
+def prepare_batch(
+    batch: BatchInput, history: History, config: PipelineConfig, bodies: FetchKeys | None = None,
+    progress: Progress | None = None,
+) -> PreparedBatch:
+    """Read (or recall), strip boilerplate, deduplicate, add text statistics, validate the articles."""
+    (progress or (lambda _: None))("reading")
     if batch.first_reads is None:
         parsed = read_and_parse(batch.input_dir, batch.candidates, history.previous_sha, config)
     else:
@@ -634,33 +669,71 @@ def run_batch(
     boilerplate = learn_boilerplate(frame, known_lines, config.boilerplate)
     frame = strip_boilerplate(frame, boilerplate, config.boilerplate)
     frame, batch_bands = _deduplicate(frame, history, config, bodies)
-    report("entities")
     frame = add_text_stats(frame, config.stats)
-    articles = frame.filter(alive()).select("article_id", "body")
-    # The model loads (and its modules import) only for a batch with something to tag.
-    if articles.height:
-        tagger = ner_tagger() if config.workers == 1 else PiecewiseTagger(config.workers, map, config.min_piece_tokens)
-        mentions = tag_mentions(articles, tagger, config.mentions)
-    else:
-        mentions = MENTIONS.empty()
-    report("validating")
-    frame, mentions, validation, blocking = _validate(frame, mentions)
-    frame = label(frame, pl.lit(True), LOADED, pl.lit(None, dtype=pl.String))  # what survived every step
-    loaded = frame.filter(pl.col(STATUS) == LOADED)
+    to_tag = frame.filter(alive()).select("article_id", "body")
+    frame, validation, blocking = _validate_articles(frame)
+    loaded = frame.filter(alive())
     loaded_bands = batch_bands.join(loaded.select("article_id"), on="article_id", how="semi")
-    tables = split_tables(frame, mentions, loaded_bands, config.neardup.scheme, batch.run_id, batch.ingested_at)
+    return PreparedBatch(
+        batch=batch, frame=frame, to_tag=to_tag, validation=validation, blocking_failures=tuple(blocking),
+        deferred=parsed.deferred, unchanged=len(parsed.unchanged), boilerplate=boilerplate,
+        loaded_keys=KNOWN_KEYS.conform(loaded), loaded_bands=BANDS.conform(loaded_bands),
+    )
+
+
+def tag_batch(
+    prepared: PreparedBatch, config: PipelineConfig, map: ChunkMap = serial_map, progress: Progress | None = None,
+) -> pl.DataFrame:
+    """The batch's entity mentions (MENTIONS), the model's work cut into ``config.workers`` pieces run by ``map``."""
+    (progress or (lambda _: None))("entities")
+    articles = prepared.to_tag
+    # The model loads (and its modules import) only for a batch with something to tag.
+    if not articles.height:
+        return MENTIONS.empty()
+    tagger = ner_tagger() if config.workers == 1 else PiecewiseTagger(config.workers, map, config.min_piece_tokens)
+    return tag_mentions(articles, tagger, config.mentions)
+
+
+def finish_batch(
+    prepared: PreparedBatch, mentions: pl.DataFrame, config: PipelineConfig, progress: Progress | None = None,
+) -> BatchOutput:
+    """Validate the mentions and split the decided batch into the rows of every table it stages."""
+    (progress or (lambda _: None))("validating")
+    batch = prepared.batch
+    mentions, mention_results, mention_blocking = _validate_mentions(prepared.frame, mentions)
+    frame = label(prepared.frame, pl.lit(True), LOADED, pl.lit(None, dtype=pl.String))  # what survived every step
+    tables = split_tables(frame, mentions, prepared.loaded_bands, config.neardup.scheme, batch.run_id,
+                          batch.ingested_at)
+    validation = pl.concat([prepared.validation, mention_results], how="vertical_relaxed")
     return BatchOutput(
         tables=tables,
         counts=_counts(tables),
         validation=EXPECTATION_RESULTS.conform(validation),
-        blocking_failures=tuple(blocking),
-        deferred=parsed.deferred,
-        unchanged=len(parsed.unchanged),
+        blocking_failures=(*prepared.blocking_failures, *mention_blocking),
+        deferred=prepared.deferred,
+        unchanged=prepared.unchanged,
         processed=tuple(tables.ledger_history["source_path"].to_list()),
-        boilerplate=boilerplate,
-        loaded_keys=KNOWN_KEYS.conform(loaded),
-        loaded_bands=BANDS.conform(loaded_bands),
+        boilerplate=prepared.boilerplate,
+        loaded_keys=prepared.loaded_keys,
+        loaded_bands=prepared.loaded_bands,
     )
+
+
+def run_batch(
+    batch: BatchInput, history: History, config: PipelineConfig, bodies: FetchKeys | None = None,
+    progress: Progress | None = None, map: ChunkMap = serial_map,
+) -> BatchOutput:
+    """One batch, start to end: ``prepare_batch``, ``tag_batch``, ``finish_batch``.
+
+    ``bodies(article_ids)`` returns ``article_id`` and ``body`` of stored articles (committed or
+    staged by earlier batches): near-duplicate candidates from the history are verified against them.
+    ``progress``, if given, hears the name of each phase as it starts: ``reading`` (read, parse,
+    boilerplate, dedup, statistics, the articles suite), ``entities`` (NER), ``validating`` (the
+    mentions suite, split into tables). ``map`` runs the tagger's ``config.workers`` pieces
+    (``PiecewiseTagger``).
+    """
+    prepared = prepare_batch(batch, history, config, bodies, progress)
+    return finish_batch(prepared, tag_batch(prepared, config, map, progress), config, progress)
 
 
 def summarize_validation(results: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -699,7 +772,9 @@ class _Silent:
 
 
 OrderStep = Callable[[Path, pl.DataFrame, Mapping[str, str], PipelineConfig, Path], DateOrder]
-BatchStep = Callable[[BatchInput, History, PipelineConfig, FetchKeys | None, Progress | None, ChunkMap], BatchOutput]
+PrepareStep = Callable[[BatchInput, History, PipelineConfig, FetchKeys | None, Progress | None], PreparedBatch]
+TagStep = Callable[[PreparedBatch, PipelineConfig, ChunkMap, Progress | None], pl.DataFrame]
+FinishStep = Callable[[PreparedBatch, pl.DataFrame, PipelineConfig, Progress | None], BatchOutput]
 
 
 @dataclass(frozen=True)
@@ -707,12 +782,15 @@ class PassSteps:
     """The steps ``run_pass`` calls: the plain functions by default, task-wrapped ones in the flow.
 
     ``stage(output, batch_no)`` receives every batch that is not blocked, before the next one starts;
-    ``map`` is what each batch runs its pieces of tagging through.
+    ``map`` is what each batch runs its pieces of tagging through. ``tag`` runs in a thread of its own
+    (with the caller's context), while the next batch is prepared.
     """
 
     stage: Callable[[BatchOutput, int], None]
     order: OrderStep = order_by_date
-    batch: BatchStep = run_batch
+    prepare: PrepareStep = prepare_batch
+    tag: TagStep = tag_batch
+    finish: FinishStep = finish_batch
     map: ChunkMap = serial_map
 
 
@@ -748,6 +826,13 @@ def _run_pass(
     input_dir: Path, candidates: pl.DataFrame, history: History, config: PipelineConfig, run_id: str,
     ingested_at: datetime, steps: PassSteps, bodies: FetchKeys | None, shown: PassProgress, spill: Path,
 ) -> PassResult:
+    """The batch loop, two batches in flight: while batch k is tagged (in a thread, its pieces wherever
+    ``map`` runs them), batch k+1 is read, deduplicated and validated against the history batch k left.
+
+    That history is complete once batch k is prepared (entities decide nothing a later batch reads), so
+    every decision is the one a strictly sequential loop makes. A batch prepared after a blocked one is
+    dropped unstaged.
+    """
     shown.stage("ordering by date")
     order = steps.order(input_dir, candidates, history.previous_sha, config, spill)
     ordered = order.candidates
@@ -756,26 +841,47 @@ def _run_pass(
     processed: list[str] = []
     validations: list[pl.DataFrame] = []
     blocking: set[str] = set()
-    for batch_no, start in enumerate(range(0, ordered.height, config.batch_size)):
+    starts = range(0, ordered.height, config.batch_size)
+
+    def phase_of(number: int) -> Progress:
+        return lambda name: shown.stage(f"batch {number}: {name}")
+
+    def prepare(batch_no: int, history: History, bodies: FetchKeys | None) -> PreparedBatch:
+        start = starts[batch_no]
         batch = BatchInput(input_dir, ordered.slice(start, config.batch_size), batch_no, run_id, ingested_at,
                            order.first_reads.slice(start, config.batch_size))
+        return steps.prepare(batch, history, config, bodies, phase_of(batch_no + 1))
 
-        def phase(name: str, number: int = batch_no + 1) -> None:
-            shown.stage(f"batch {number}: {name}")
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-tag") as tagging,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-prepare") as preparing):
+        # The two long steps run in threads (with the caller's context, for Prefect's run context) and this
+        # thread waits for them: a stop signal then lands here, in a plain wait, never inside a native call.
+        def in_thread(pool: ThreadPoolExecutor, step: Callable[..., Any], *args: Any) -> Future[Any]:
+            return pool.submit(copy_context().run, step, *args)
 
-        output = steps.batch(batch, history, config, bodies, phase, steps.map)
-        validations.append(output.validation)
-        unchanged += output.unchanged
-        deferred += len(output.deferred)
-        processed.extend(output.processed)
-        if output.blocking_failures:
-            blocking.update(output.blocking_failures)
-            shown.advance(batch.candidates.height)
-            break
-        steps.stage(output, batch_no)
-        counts += output.counts
-        shown.advance(batch.candidates.height)
-        history = history.extended(output)
+        prepared = in_thread(preparing, prepare, 0, history, bodies).result() if starts else None
+        while prepared is not None:
+            batch_no = prepared.batch.batch_no
+            tagged = in_thread(tagging, steps.tag, prepared, config, steps.map, phase_of(batch_no + 1))
+            after = history.extended(prepared)
+            following = None
+            if not prepared.blocking_failures and batch_no + 1 < len(starts):
+                pending = prepared.frame.filter(alive()).select("article_id", "body")
+                following = in_thread(preparing, prepare, batch_no + 1, after, PendingBodies(pending, bodies))
+            output = steps.finish(prepared, tagged.result(), config, phase_of(batch_no + 1))
+            validations.append(output.validation)
+            unchanged += output.unchanged
+            deferred += len(output.deferred)
+            processed.extend(output.processed)
+            size = prepared.batch.candidates.height
+            if output.blocking_failures:
+                blocking.update(output.blocking_failures)
+                shown.advance(size)
+                break
+            steps.stage(output, batch_no)
+            counts += output.counts
+            shown.advance(size)
+            history, prepared = after, None if following is None else following.result()
     return PassResult(
         counts=counts, unchanged=unchanged, deferred=deferred, processed=tuple(processed),
         validation=summarize_validation(validations), blocking_failures=tuple(sorted(blocking)),
