@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import shutil
@@ -263,43 +264,32 @@ print(sorted(m for m in sys.modules if m.startswith({_HEAVY!r})))
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_pieces_keep_documents_whole_and_balance_their_tokens():
-    sentences = [["w"] * n for n in (3, 2, 5, 1, 4, 6)]
-    docs = ["a", "a", "b", "c", "c", "d"]
-    two = pipeline.cut_pieces(sentences, docs, 2)
-    assert [piece_docs for _, piece_docs in two] == [["a", "a", "b"], ["c", "c", "d"]]
-    assert [sentence for piece, _ in two for sentence in piece] == sentences
-    assert len(pipeline.cut_pieces(sentences, docs, 9)) == 4  # never more pieces than documents
-    assert len(pipeline.cut_pieces(sentences, docs, 3, min_tokens=10)) == 2  # 21 tokens: two pieces of 10 at most
-    alone = pipeline.cut_pieces(sentences, None, 6)
-    assert 1 < len(alone) <= 6 and all(piece for piece, _ in alone)
-    assert [sentence for piece, _ in alone for sentence in piece] == sentences
-    assert pipeline.cut_pieces([], None, 2) == [([], None)]
+def test_pieces_keep_articles_whole_and_balance_their_words():
+    articles = pl.DataFrame({"article_id": list("abcdef"),
+                             "body": [" ".join(["w"] * n) for n in (3, 2, 5, 1, 4, 6)]})
+    two = pipeline.cut_articles(articles, 2)
+    assert [piece["article_id"].to_list() for piece in two] == [["a", "b", "c", "d"], ["e", "f"]]  # 11 and 10
+    assert pl.concat(two).equals(articles)
+    assert 1 < len(pipeline.cut_articles(articles, 9)) <= 6  # never more pieces than articles
+    assert len(pipeline.cut_articles(articles, 3, min_tokens=10)) == 2  # 21 words: two pieces of 10 at least
+    assert len(pipeline.cut_articles(articles.head(0), 2)) == 1
 
 
-def _seed_sentences() -> tuple[list[list[str]], list[str]]:
-    from transforms.tokenize import tokenize
-
+def _seed_articles() -> pl.DataFrame:
     parsed = read_and_parse(SEEDS, discover(SEEDS, LEDGER.empty()).candidates, {}, PipelineConfig()).frame
-    tokens = tokenize(parsed.select(pl.col("source_path").alias("article_id"), pl.col("body").fill_null("")))
-    grouped = tokens.group_by("article_id", "sentence_index", maintain_order=True).agg("token")
-    return grouped["token"].to_list(), grouped["article_id"].to_list()
+    return parsed.select(pl.col("source_path").alias("article_id"), pl.col("body"))
 
 
-def test_the_piecewise_tagger_tags_as_the_tagger_does():
-    sentences, docs = _seed_sentences()
-    pieces: list[int] = []
+def test_pieces_of_the_entity_step_give_the_mentions_of_one_call():
+    from transforms.mentions import MentionConfig, TaggedArticles, mentions_of, tag_mentions
 
-    def counted(function, items):
-        pieces.append(len(items))
-        return pipeline.serial_map(function, items)
-
-    whole = pipeline.ner_tagger().tag(sentences, docs)
-    assert pipeline.PiecewiseTagger(3, counted).tag(sentences, docs) == whole
-    assert pipeline.PiecewiseTagger(3, counted, min_tokens=10**9).tag(sentences, docs) == whole
-    assert pieces == [3]  # the second call was too small to cut: tagged here, without the map
-    assert pipeline.PiecewiseTagger(2).tag([[], ["قال"], []], ["x", "y", "z"]) == pipeline.ner_tagger().tag(
-        [[], ["قال"], []], ["x", "y", "z"])
+    articles = _seed_articles()
+    config = MentionConfig()
+    whole = tag_mentions(articles, pipeline.ner_tagger(), config)
+    for bounds in ((0, 2, 5), (0, 1, 3, 4, 5), (0, 1, 2, 3, 4, 5)):
+        cut = [articles.slice(start, end - start) for start, end in itertools.pairwise(bounds)]
+        tagged = TaggedArticles.concat(pipeline.serial_map(pipeline.tag_piece, [(p, config) for p in cut]))
+        assert mentions_of(articles, tagged, config).equals(whole), bounds
 
 
 def test_seeds_are_the_same_whatever_the_workers(one_pass: tuple[Path, Path], tmp_path: Path):

@@ -582,21 +582,51 @@ def _no_mentions() -> pl.DataFrame:
     return pl.DataFrame(schema=MENTION_SCHEMA)
 
 
-def model_mentions(
-    articles: pl.DataFrame, tagger: SentenceTagger, config: MentionConfig, gaz: Gazetteer
-) -> pl.DataFrame:
-    """Tagger spans as mentions: ``article_id``, ``entity_type``, ``surface``, ``start_char``,
-    ``end_char``, ``name`` (display form, before gazetteer and short-form canonicalisation)."""
+@dataclass(frozen=True)
+class TaggedArticles:
+    """The per-article part of ``tag_mentions``: what each article gives on its own, whatever else the
+    batch holds. Pieces of a batch (runs of whole articles) can be done apart, in other processes, and
+    joined with ``TaggedArticles.concat``; ``mentions_of`` then does the batch-wide rest."""
+
+    tokens: pl.DataFrame  # tokenize's rows plus ``tag`` (IOB2), in reading order
+    listed: pl.DataFrame | None  # the first extractor's mentions (``extract_mentions``), with use_gazetteer
+
+    @staticmethod
+    def concat(parts: Sequence[TaggedArticles]) -> TaggedArticles:
+        """Pieces in article order as one batch's; the extractor's rows sorted as one call sorts them."""
+        listed = [part.listed for part in parts if part.listed is not None]
+        return TaggedArticles(
+            pl.concat([part.tokens for part in parts], how="vertical_relaxed"),
+            pl.concat(listed, how="vertical_relaxed").sort("article_id", "start_char") if listed else None,
+        )
+
+
+def tag_articles(articles: pl.DataFrame, tagger: SentenceTagger, config: MentionConfig = MentionConfig()
+                 ) -> TaggedArticles:
+    """Tokens with the tagger's tags, and the first extractor's mentions, of ``articles`` (article_id, body)."""
+    articles = articles.select(pl.col("article_id").cast(pl.String), pl.col("body"))
     tokens = tokenize(articles)
+    if tokens.height:
+        tokens = tag_tokens(tokens, tagger, doc_column="article_id" if config.document_consistency else None)
+    else:
+        tokens = tokens.with_columns(pl.lit(None, dtype=pl.String).alias("tag"))
+    listed = extract_mentions(articles, config.entities) if config.use_gazetteer else None
+    return TaggedArticles(tokens, listed)
+
+
+def model_mentions(
+    articles: pl.DataFrame, tagged: pl.DataFrame, config: MentionConfig, gaz: Gazetteer
+) -> pl.DataFrame:
+    """Tagger spans (``tagged``: tokens with tags) as mentions: ``article_id``, ``entity_type``, ``surface``,
+    ``start_char``, ``end_char``, ``name`` (display form, before gazetteer and short-form canonicalisation)."""
     empty = pl.DataFrame(
         schema={
             "article_id": pl.String, "entity_type": pl.String, "surface": pl.String,
             "start_char": pl.Int64, "end_char": pl.Int64, "name": pl.String,
         }
     )  # fmt: skip
-    if tokens.is_empty():
+    if tagged.is_empty():
         return empty
-    tagged = tag_tokens(tokens, tagger, doc_column="article_id" if config.document_consistency else None)
     spans = iob_spans(tagged).filter(pl.col("span").is_not_null())
     spans = refine_spans(spans, gaz, config).filter(pl.col("span").is_not_null())
     if spans.is_empty():
@@ -1017,12 +1047,22 @@ def tag_mentions(
     ``canonical_name``. Mentions of one article never overlap; rows are sorted by article and
     offset.
     """
+    return mentions_of(articles, tag_articles(articles, tagger, config), config)
+
+
+def mentions_of(articles: pl.DataFrame, tagged: TaggedArticles, config: MentionConfig = MentionConfig()
+                ) -> pl.DataFrame:
+    """``tag_mentions``'s result from the per-article part (``tag_articles``) of the same ``articles``.
+
+    The batch-wide steps: span refinement and clitic stripping take their evidence (names the tagger
+    tagged alone) from the whole batch, then the two extractors are combined, tidied and named.
+    """
     gaz = load_gazetteer(config.entities.gazetteer_dir)
     articles = articles.select(pl.col("article_id").cast(pl.String), pl.col("body"))
-    found = model_mentions(articles, tagger, config, gaz)
-    if config.use_gazetteer:
+    found = model_mentions(articles, tagged.tokens, config, gaz)
+    if config.use_gazetteer and tagged.listed is not None:
         columns = ["article_id", "entity_type", "surface", "start_char", "end_char", "name"]
-        found = combine_listed(found, extract_mentions(articles, config.entities), gaz, config, columns)
+        found = combine_listed(found, tagged.listed, gaz, config, columns)
     found = tidy_mentions(found, articles, gaz, config)
     found = found.filter(pl.col("entity_type").is_in(config.types))
     if found.is_empty():

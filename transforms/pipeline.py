@@ -15,12 +15,13 @@ task-wrapped steps and a stage callback that writes the warehouse's staging fold
 invariant tests and the benchmark pass the plain functions.
 
 Parallelism is a ``map`` (``ChunkMap``) the pass hands each batch: the batch cuts its order-independent
-per-article work, the NER tagger's calls (nine tenths of a batch's time), into ``config.workers``
-pieces of whole articles, runs them through the map and joins the tags in order; every decision that
-depends on order (boilerplate learning, exact and near duplicates, validation feeding the history)
-stays sequential in the batch. The tagger's output for a sentence depends only on its article, so the
-result is the same however the pieces are cut and wherever they run: the flow's map runs them on its
-Prefect task runner, the plain one (``serial_map``) in the calling thread.
+per-article work (tokens, the NER tagger, the first extractor: nine tenths of a batch's time) into
+``config.workers`` pieces of whole articles, runs them through the map and joins them in order; every
+decision that depends on order (boilerplate learning, exact and near duplicates, validation feeding the
+history) stays sequential. That work's output for an article depends only on the article, so the result
+is the same however the pieces are cut and wherever they run: the flow's map runs them on its Prefect
+task runner, the plain one (``serial_map``) in the calling thread. Two batches are in flight: batch k+1
+is prepared (read, deduplicated, validated) while batch k is tagged (``run_pass``).
 
 Keeping the loop out of the flow is what lets all three run the same code; keeping staging a
 callback keeps this module free of Prefect and of the warehouse (transforms never do I/O beyond
@@ -29,14 +30,14 @@ what a step is for).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from contextvars import copy_context
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cache
-from itertools import chain, pairwise
+from itertools import pairwise
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, Protocol
@@ -49,7 +50,7 @@ from transforms.boilerplate import BoilerplateConfig, learn_boilerplate, line_ke
 from transforms.dedup import DedupConfig, add_content_keys, collapse_repeated_paragraphs, exact_dedup
 from transforms.discover import moved_since_discovery, read_files
 from transforms.frame import DUPLICATE, LOADED, QUARANTINED, REASON, REJECTED, STATUS, alive, label
-from transforms.mentions import MentionConfig, tag_mentions
+from transforms.mentions import MentionConfig, TaggedArticles, mentions_of, tag_articles, tag_mentions
 from transforms.neardup import FetchKeys, NearDupConfig, near_dedup
 from transforms.ner import Tagger
 from transforms.parse import MULTI_STORY, ParseConfig, parse_articles
@@ -96,7 +97,7 @@ class PipelineConfig:
     batch_size: int = 1000
     # How many pieces a batch's tagging is cut into for the pass's map: 1 tags in one call, here.
     workers: int = 1
-    # A piece has at least this many tokens (about 0.4 s of tagging): a small batch is not worth a
+    # A piece has at least this many words (about 0.4 s of tagging): a small batch is not worth a
     # worker process's start-up, so it is tagged here.
     min_piece_tokens: int = 20_000
     read: ReadConfig = field(default_factory=ReadConfig)
@@ -296,13 +297,11 @@ def ner_tagger() -> Tagger:
 
 
 # map(function, items) -> [function(item) for item in items], in order, wherever it runs them; the
-# function and items are picklable (a module-level function, packed pieces).
+# function and items are picklable (a module-level function, pieces of articles).
 ChunkMap = Callable[[Callable[[Any], Any], Sequence[Any]], Sequence[Any]]
-TagPiece = tuple[list[list[str]], list[Hashable] | None]
-# A piece as it travels to a worker: every token in one Series, the sentence lengths, one document id
-# per sentence (or None). Columns, not nested lists: a task runner pickles (and scans for futures)
-# nested lists of a batch's 300,000 tokens in seconds, these in milliseconds.
-PackedPiece = tuple[pl.Series, np.ndarray, pl.Series | None]
+# A piece as it travels to a worker: whole articles (article_id, body) and the mention settings. Frames,
+# not nested lists: a task runner pickles (and scans for futures) a frame in milliseconds.
+ArticlePiece = tuple[pl.DataFrame, MentionConfig]
 
 
 def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -310,77 +309,21 @@ def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any
     return [function(item) for item in items]
 
 
-def pack_piece(piece: TagPiece) -> PackedPiece:
-    """A piece as columns, for the trip to a worker (``tag_piece`` unpacks it)."""
-    sentences, doc_ids = piece
-    tokens = pl.Series("token", list(chain.from_iterable(sentences)), dtype=pl.String)
-    lengths = np.fromiter((len(sentence) for sentence in sentences), dtype=np.int64, count=len(sentences))
-    return tokens, lengths, None if doc_ids is None else pl.Series("doc", doc_ids)
+def tag_piece(piece: ArticlePiece) -> TaggedArticles:
+    """The per-article part of the entity step for one piece, by this process's tagger (loaded once per process)."""
+    articles, config = piece
+    return tag_articles(articles, ner_tagger(), config)
 
 
-def _unflatten(flat: list[str], lengths: np.ndarray) -> list[list[str]]:
-    ends = np.cumsum(lengths).tolist()
-    return [flat[end - length:end] for end, length in zip(ends, lengths.tolist(), strict=True)]
-
-
-def tag_piece(piece: PackedPiece) -> pl.Series:
-    """IOB2 tags of one packed piece, flat, by this process's tagger (loaded once per process)."""
-    tokens, lengths, doc_ids = piece
-    sentences = _unflatten(tokens.to_list(), lengths)
-    tags = ner_tagger().tag(sentences, None if doc_ids is None else doc_ids.to_list())
-    return pl.Series("tag", list(chain.from_iterable(tags)), dtype=pl.String)
-
-
-def cut_pieces(
-    sentences: list[list[str]], doc_ids: list[Hashable] | None, pieces: int, min_tokens: int = 1
-) -> list[TagPiece]:
-    """``sentences`` in at most ``pieces`` runs of about equal tokens (``min_tokens`` at least), never
-    cutting a document.
-
-    A document's sentences stay in one piece because the tagger's consistency pass reads the whole
-    document; without ``doc_ids`` every sentence stands alone and any cut will do.
-    """
-    lengths = np.fromiter((len(sentence) for sentence in sentences), dtype=np.int64, count=len(sentences))
-    total = int(lengths.sum())
-    pieces = max(1, min(pieces, total // max(min_tokens, 1)))
-    # Where a piece may start (a new document) and how many tokens come before it.
-    starts = np.arange(1, len(sentences))
-    if doc_ids is not None:
-        starts = np.array([i for i in starts.tolist() if doc_ids[i] != doc_ids[i - 1]], dtype=np.int64)
-    before = np.concatenate([[0], np.cumsum(lengths)])[starts]
-    cuts = [0]
-    for target in range(1, pieces):
-        later = starts > cuts[-1]
-        if not later.any():
-            break
-        nearest = np.abs(before[later] - total * target / pieces).argmin()
-        cuts.append(int(starts[later][nearest]))
-    cuts.append(len(sentences))
-    return [(sentences[start:end], None if doc_ids is None else doc_ids[start:end])
-            for start, end in pairwise(cuts)]
-
-
-@dataclass(frozen=True)
-class PiecewiseTagger:
-    """The committed tagger, with each call cut into ``pieces`` pieces tagged through ``map``.
-
-    What ``tag_mentions`` sees is one tagger call over the batch, so its batch-wide post-processing
-    is unchanged; only the model's work runs in pieces (in worker processes, in the flow).
-    """
-
-    pieces: int
-    map: ChunkMap = serial_map
-    min_tokens: int = 1
-
-    def tag(self, sentences: list[list[str]], doc_ids: Sequence[Hashable] | None = None) -> list[list[str]]:
-        ids = None if doc_ids is None else list(doc_ids)
-        cut = cut_pieces(sentences, ids, self.pieces, self.min_tokens)
-        if len(cut) == 1:
-            return ner_tagger().tag(sentences, ids)
-        packed = [pack_piece(piece) for piece in cut]
-        tagged = self.map(tag_piece, packed)
-        return [tags for (_, lengths, _), flat in zip(packed, tagged, strict=True)
-                for tags in _unflatten(flat.to_list(), lengths)]
+def cut_articles(articles: pl.DataFrame, pieces: int, min_tokens: int = 1) -> list[pl.DataFrame]:
+    """``articles`` in at most ``pieces`` runs of whole articles of about equal words (``min_tokens`` at least)."""
+    words = articles.select(pl.col("body").fill_null("").str.count_matches(r"\S+").cum_sum())["body"].to_numpy()
+    total = int(words[-1]) if len(words) else 0
+    pieces = max(1, min(pieces, articles.height, total // max(min_tokens, 1)))
+    # Each cut after the article where the running count first reaches its share.
+    cuts = np.unique(np.searchsorted(words, [total * k / pieces for k in range(1, pieces)], side="left") + 1)
+    bounds = [0, *(int(c) for c in cuts if 0 < c < articles.height), articles.height]
+    return [articles.slice(start, end - start) for start, end in pairwise(bounds)]
 
 
 @dataclass(frozen=True)
@@ -684,14 +627,22 @@ def prepare_batch(
 def tag_batch(
     prepared: PreparedBatch, config: PipelineConfig, map: ChunkMap = serial_map, progress: Progress | None = None,
 ) -> pl.DataFrame:
-    """The batch's entity mentions (MENTIONS), the model's work cut into ``config.workers`` pieces run by ``map``."""
+    """The batch's entity mentions (MENTIONS).
+
+    The per-article part (tokens, the tagger, the first extractor; nine tenths of the work) is cut into
+    ``config.workers`` pieces of whole articles run through ``map``; the batch-wide rest runs here, on the
+    joined pieces, so the mentions are the same however the batch was cut.
+    """
     (progress or (lambda _: None))("entities")
     articles = prepared.to_tag
     # The model loads (and its modules import) only for a batch with something to tag.
     if not articles.height:
         return MENTIONS.empty()
-    tagger = ner_tagger() if config.workers == 1 else PiecewiseTagger(config.workers, map, config.min_piece_tokens)
-    return tag_mentions(articles, tagger, config.mentions)
+    pieces = cut_articles(articles, config.workers, config.min_piece_tokens)
+    if len(pieces) == 1:
+        return tag_mentions(articles, ner_tagger(), config.mentions)
+    tagged = TaggedArticles.concat(map(tag_piece, [(piece, config.mentions) for piece in pieces]))
+    return mentions_of(articles, tagged, config.mentions)
 
 
 def finish_batch(
@@ -729,8 +680,7 @@ def run_batch(
     staged by earlier batches): near-duplicate candidates from the history are verified against them.
     ``progress``, if given, hears the name of each phase as it starts: ``reading`` (read, parse,
     boilerplate, dedup, statistics, the articles suite), ``entities`` (NER), ``validating`` (the
-    mentions suite, split into tables). ``map`` runs the tagger's ``config.workers`` pieces
-    (``PiecewiseTagger``).
+    mentions suite, split into tables). ``map`` runs the entity step's ``config.workers`` pieces.
     """
     prepared = prepare_batch(batch, history, config, bodies, progress)
     return finish_batch(prepared, tag_batch(prepared, config, map, progress), config, progress)
