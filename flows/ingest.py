@@ -93,7 +93,7 @@ def task_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     """The pass's map on the flow's task runner: one task per item, submitted together, results in order."""
     _share_the_temporary_server()
     piece = _piece_task(function)
-    # Not `quote`d: a packed piece is three arrays, cheap for Prefect to search for futures, and Dask's
+    # Not `quote`d: a piece is a frame and a config, cheap for Prefect to search for futures, and Dask's
     # runner would ship the annotation itself (a tuple) instead of unwrapping it.
     futures = [piece.submit(item) for item in items]
     return [future.result() for future in futures]

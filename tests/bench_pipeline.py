@@ -6,7 +6,7 @@
 Runs the pass the flow runs (`transforms.pipeline.run_pass`, batches of the flow's default size)
 with the plain steps, staging into a temporary folder as the flow does, once with ``workers=1``
 and once with ``workers=2`` (the tagging pieces on two worker processes: a `concurrent.futures`
-pool where the flow has Prefect's process-pool task runner, around the same `PiecewiseTagger`).
+pool where the flow has Prefect's process-pool task runner, around the same `tag_piece`).
 The floor is what no run can beat: read every file's bytes and make one polars pass over them
 (decode, count characters), measured in the same process before the runs. The table gives per
 stage the seconds, the share of the run, and files per second; then the whole run and its ratio to
