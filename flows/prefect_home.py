@@ -32,9 +32,10 @@ def template_path() -> Path:
 def seed(home: Path) -> bool:
     """Copy the template into ``home`` if ``home`` has no Prefect database yet; True if it did.
 
-    The copy goes to a temporary name first and is renamed into place, so two runs starting at once
-    never see half a database. A seeded home's blocks are registered already (the template's server
-    did it, with the same Prefect version), so the first server start skips that step.
+    The copy goes to a temporary name first and is hard-linked into place (which fails if the name is
+    taken), so two runs starting at once never see half a database and never replace each other's.
+    A seeded home's blocks are registered already (the template's server did it, with the same Prefect
+    version), so the first server start skips that step.
     """
     target = home / DATABASE
     template = template_path()
