@@ -94,6 +94,7 @@ NER_PREFIXES = (
     "وبال", "وكال", "فبال", "وال", "فال", "بال", "كال", "ولل", "فلل",
     "لل", "ال", "وب", "ول", "وك", "فب", "فل", "و", "ف", "ب", "ل", "ك",
 )  # fmt: skip
+_NER_PREFIX_FIRST = frozenset(p[0] for p in NER_PREFIXES)
 
 # --- match key (dedup) ---------------------------------------------------------------------
 
@@ -262,10 +263,22 @@ def ner_key(token: str) -> str:
 
 def ner_strip_prefix(key: str) -> tuple[str, str]:
     """Split the first proclitic of ``NER_PREFIXES`` off a key when at least three letters stay behind."""
-    for prefix in NER_PREFIXES:
-        if key.startswith(prefix) and len(key) - len(prefix) >= 3:
-            return prefix, key[len(prefix) :]
+    if key[:1] in _NER_PREFIX_FIRST:  # most keys start with no proclitic's letter: one set lookup
+        for prefix in NER_PREFIXES:
+            if key.startswith(prefix) and len(key) - len(prefix) >= 3:
+                return prefix, key[len(prefix) :]
     return "", key
+
+
+@functools.lru_cache(maxsize=200_000)
+def ner_forms(token: str) -> tuple[str, str, str]:
+    """``ner_key`` of a token, and that key split by ``ner_strip_prefix`` (proclitic, stem).
+
+    Every NER feature set (the network's, the CRF's, the consistency pass) starts from these three
+    forms of each new token type; kept here, they are computed once per type, not once per feature set.
+    """
+    k = ner_key(token)
+    return (k, *ner_strip_prefix(k))
 
 
 def ner_words(text: str) -> list[str]:

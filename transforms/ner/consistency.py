@@ -17,7 +17,7 @@ from collections.abc import Hashable, Sequence
 from itertools import chain
 
 from .iob2 import spans
-from .text import key, strip_prefix
+from .text import forms
 
 MAX_LEN = 4
 # Sentences on each side that stand in for a document whose boundaries are unknown (`akhbar ner`).
@@ -40,8 +40,8 @@ def _type_forms(sents: Sequence[Sequence[str]]) -> dict[str, tuple[str, str]]:
     out = _FORMS
     for t in dict.fromkeys(chain.from_iterable(sents)):
         if t not in out:
-            k = key(t)
-            out[t] = (k, strip_prefix(k)[1])
+            k, _, stem = forms(t)
+            out[t] = (k, stem)
     return out
 
 

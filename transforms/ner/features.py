@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .text import affix_features, key, strip_prefix
+from .text import affix_features, forms
 
 _LATIN = re.compile(r"[A-Za-z]")
 _DIGIT = re.compile(r"[0-9٠-٩]")
@@ -48,8 +48,7 @@ class Featurizer:
 
     def token_attrs(self, tok: str) -> tuple[str, list[str], dict[int, list[str]]]:
         """Key, own-position attributes, and the attributes it lends to each window offset."""
-        k = key(tok)
-        pfx, stem = strip_prefix(k)
+        k, pfx, stem = forms(tok)
         cl = self.lex.cluster(k, stem)
         gz = self.lex.gaz(k, stem)
         local = affix_features(k, pfx, stem)

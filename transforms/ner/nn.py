@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .iob2 import TAGS
-from .text import affix_features, key, strip_prefix
+from .text import affix_features, forms
 
 MEMO_LIMIT = 500_000  # distinct token types kept between calls
 
@@ -41,8 +41,7 @@ class NNConfig:
 
 def token_features(tok: str, clusters, gazetteer: dict) -> list[str]:
     """Sparse feature strings of one token (no context: the window supplies it)."""
-    k = key(tok)
-    pfx, stem = strip_prefix(k)
+    k, pfx, stem = forms(tok)
     f = affix_features(k, pfx, stem)
     padded = "<" + stem + ">"
     f.extend("g3=" + padded[i : i + 3] for i in range(len(padded) - 2))
@@ -104,10 +103,10 @@ class WindowTagger:
 
     # ---- encoding -------------------------------------------------------------------------
     def _token(self, tok: str) -> tuple[int, np.ndarray]:
-        k = key(tok)
+        k, _, stem = forms(tok)
         wid = self.vocab.get(k)
         if wid is None:
-            wid = self.vocab.get(strip_prefix(k)[1], 0)
+            wid = self.vocab.get(stem, 0)
         fs = token_features(tok, self.clusters, self.gazetteer)
         ids = np.array([i for i in (self.feats.get(f) for f in fs) if i is not None], dtype=np.int32)
         out = (wid, ids)

@@ -3,17 +3,18 @@
 Spelling in news text varies freely between alef forms, final ya/alef maqsura and ta marbuta/ha;
 keying every lookup (vocabulary, clusters, embeddings, gazetteers) on one normalised form lets
 the tagger treat those variants as the same word. The key itself (``normalize``, ``key``,
-``strip_prefix``, ``news_tokens``) is the NER key of ``transforms.arabic``, frozen with the model.
+``strip_prefix``, ``forms``, ``news_tokens``) is the NER key of ``transforms.arabic``, frozen with the model.
 """
 
 from __future__ import annotations
 
+from transforms.arabic import ner_forms as forms
 from transforms.arabic import ner_key as key
 from transforms.arabic import ner_normalize as normalize
 from transforms.arabic import ner_strip_prefix as strip_prefix
 from transforms.arabic import ner_words as news_tokens
 
-__all__ = ["affix_features", "key", "news_tokens", "normalize", "strip_prefix"]
+__all__ = ["affix_features", "forms", "key", "news_tokens", "normalize", "strip_prefix"]
 
 
 def affix_features(k: str, pfx: str, stem: str) -> list[str]:
