@@ -25,6 +25,7 @@ from transforms.arabic import (
     clitic_variants,
     match_key,
     match_key_table,
+    ner_forms,
     ner_key,
     ner_normalize,
     ner_strip_prefix,
@@ -269,3 +270,16 @@ def test_ner_strip_prefix_splits_a_key_into_prefix_and_stem(k: str) -> None:
     prefix, stem = ner_strip_prefix(k)
     assert prefix + stem == k
     assert prefix == "" or (prefix in NER_PREFIXES and len(stem) >= 3)
+
+
+_TOKEN_CHARS = [*"وفبلكالمعرقنسيx", "\u064e", "إ", "ة", "«", "،", "7"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_TOKEN_CHARS), min_size=1, max_size=10).map("".join))
+def test_ner_forms_are_the_key_and_its_proclitic_split(token: str) -> None:
+    k = ner_key(token)
+    assert ner_forms(token) == (k, *ner_strip_prefix(k))
+    # The shortcut for keys that no proclitic starts gives what trying every proclitic gives.
+    first_match = next(((p, k[len(p):]) for p in NER_PREFIXES if k.startswith(p) and len(k) - len(p) >= 3), ("", k))
+    assert ner_strip_prefix(k) == first_match
