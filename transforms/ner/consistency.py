@@ -29,20 +29,9 @@ NEIGHBOUR_SENTENCES = 5
 Form = tuple[str, ...]
 
 
-MEMO_LIMIT = 500_000  # distinct token types whose forms are kept between calls
-_FORMS: dict[str, tuple[str, str]] = {}
-
-
 def _type_forms(sents: Sequence[Sequence[str]]) -> dict[str, tuple[str, str]]:
-    """Key and clitic-stripped key (`وبوش` repeats `بوش`) of every token type, computed once per type."""
-    if len(_FORMS) > MEMO_LIMIT:  # bound memory in long-running processes
-        _FORMS.clear()
-    out = _FORMS
-    for t in dict.fromkeys(chain.from_iterable(sents)):
-        if t not in out:
-            k, _, stem = forms(t)
-            out[t] = (k, stem)
-    return out
+    """Key and clitic-stripped key (`وبوش` repeats `بوش`) of every token type of the call (`forms` caches them)."""
+    return {t: (f[0], f[2]) for t in dict.fromkeys(chain.from_iterable(sents)) for f in (forms(t),)}
 
 
 def _forms(tokens: Sequence[str], type_forms: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
