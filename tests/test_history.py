@@ -46,6 +46,7 @@ def test_a_new_warehouse_has_an_empty_history_in_its_schema(tmp_path: Path):
     assert history.bands.schema == pl.Schema(BANDS.schema)
     assert history.boilerplate.schema == pl.Schema(BOILERPLATE_LINES.schema)
     assert pickle.loads(pickle.dumps(history)).known.equals(History.empty().known)
+    assert history.stored is None  # nothing stored to search: no batch opens a reader for it
 
 
 def test_snapshot_and_ledger_read_what_was_committed(tmp_path: Path):
@@ -63,6 +64,7 @@ def test_snapshot_and_ledger_read_what_was_committed(tmp_path: Path):
     assert snapshot.ledger(pl.Series(["a.txt", "new.txt"]))["source_path"].to_list() == ["a.txt"]
     history = snapshot.history
     assert history.known.height == 0  # nothing of the history is loaded: each batch looks up its keys
+    assert history.stored is not None
     stored = ("0123456789abcdef" * 4, "0123456789abcdef", "a.txt")
     asked = pl.Series(["0123456789abcdef" * 4, "f" * 64])
     assert history.known_matching(asked).rows() == [stored]
