@@ -14,6 +14,7 @@ a second core (measured on 1,000-article batches: 2.3x with two processes, 1.2x 
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -26,10 +27,12 @@ from typing import Any
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.utilities.annotations import quote
 
+from expectations import runner as expectation_runner
 from flows import progress
 from flows.artifacts import publish_run
 from flows.errors import BlockingValidationError, RunFailedError
@@ -50,6 +53,7 @@ from transforms.pipeline import (
     PreparedBatch,
     Progress,
     finish_batch,
+    load_tagger,
     order_by_date,
     prepare_batch,
     run_pass,
@@ -97,6 +101,23 @@ def task_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     # runner would ship the annotation itself (a tuple) instead of unwrapping it.
     futures = [piece.submit(item) for item in items]
     return [future.result() for future in futures]
+
+
+def _start_early(config: PipelineConfig, candidates: int) -> list[PrefectFuture[None]]:
+    """What the first batch would otherwise wait for, started while the ordering pass reads the folder:
+    Great Expectations (its import and suites, about 4 s of CPU) in a thread of this process, and, for
+    a run of at least one full batch, the task runner's worker processes, each loading its tagger.
+
+    A smaller run starts no process: its batch may well be tagged here (``min_piece_tokens``).
+    """
+    if not candidates:
+        return []
+    threading.Thread(target=expectation_runner.warm_up, name="akhbar-gx-warm-up", daemon=True).start()
+    if config.workers < 2 or candidates < config.batch_size:
+        return []
+    _share_the_temporary_server()
+    start = _piece_task(load_tagger)
+    return [start.submit(worker) for worker in range(config.workers)]
 
 
 @task(name="open-warehouse", cache_policy=NO_CACHE)
@@ -282,10 +303,15 @@ def ingest(
             discovery = discover_task(source, snapshot.ledger, folder_filter)
             progress.begin(discovery.candidates.height)
             history = snapshot.history_for(discovery)
-            result = run_pass(
-                source, discovery.candidates, history, config, run_id, started, _steps(staging),
-                bodies=StoredBodies(root, staging), progress=progress, spill=staged.first_reads_dir(staging),
-            )
+            starting = _start_early(config, discovery.candidates.height)
+            try:
+                result = run_pass(
+                    source, discovery.candidates, history, config, run_id, started, _steps(staging),
+                    bodies=StoredBodies(root, staging), progress=progress, spill=staged.first_reads_dir(staging),
+                )
+            finally:
+                for future in starting:  # long done: the pieces queued behind them
+                    future.wait()
             summary, counted = _counted(summary, discovery, result), True
             validation = result.validation
             staged.write_validation(staging, run_id, validation)

@@ -37,7 +37,7 @@ from contextvars import copy_context
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from functools import cache
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, Protocol
@@ -309,6 +309,12 @@ def serial_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any
     return [function(item) for item in items]
 
 
+def load_tagger(_worker: int) -> None:
+    """Load this process's tagger ahead of its first piece (imports and the model: seconds); the result
+    stays in the process, nothing travels back."""
+    ner_tagger()
+
+
 def tag_piece(piece: ArticlePiece) -> TaggedArticles:
     """The per-article part of the entity step for one piece, by this process's tagger (loaded once per process)."""
     articles, config = piece
@@ -371,27 +377,35 @@ def order_by_date(
     """
     spill.mkdir(parents=True, exist_ok=True)
     first_reads = FirstReads(spill, FIRST_READS.empty())
-    located = [pl.DataFrame(schema={**FIRST_READS.schema, "published_at": PUBLISHED_AT})]
-    for number, start in enumerate(range(0, candidates.height, config.batch_size)):
+
+    def locate(number: int) -> list[pl.DataFrame]:
+        start = number * config.batch_size
         parsed = read_and_parse(input_dir, candidates.slice(start, config.batch_size), previous_sha, config)
         frame = _in_processing_order(parsed.frame)
         if frame.height:
             frame.write_parquet(first_reads.part(number), compression="lz4", row_group_size=SPILL_ROW_GROUP_ROWS)
+        unchanged = pl.DataFrame({"source_path": list(parsed.unchanged)}, schema={"source_path": pl.String})
         # One row per file: where its stories start in the part, how many there are, its earliest date.
-        located.append(
+        return [
             frame.with_row_index("offset")
             .group_by("source_path", maintain_order=True)
             .agg(pl.col("offset").first().cast(pl.Int64), pl.len().cast(pl.Int64).alias("rows"),
                  pl.col("published_at").min())
             .select("source_path", pl.lit(number, dtype=pl.Int32).alias("part"), "offset",
-                    pl.lit(False).alias("unchanged"), "rows", "published_at")
-        )
-        unchanged = pl.DataFrame({"source_path": list(parsed.unchanged)}, schema={"source_path": pl.String})
-        located.append(unchanged.with_columns(
-            pl.lit(None, dtype=pl.Int32).alias("part"), pl.lit(None, dtype=pl.Int64).alias("offset"),
-            pl.lit(True).alias("unchanged"), pl.lit(None, dtype=pl.Int64).alias("rows"),
-            pl.lit(None, dtype=PUBLISHED_AT).alias("published_at"),
-        ))
+                    pl.lit(False).alias("unchanged"), "rows", "published_at"),
+            unchanged.with_columns(
+                pl.lit(None, dtype=pl.Int32).alias("part"), pl.lit(None, dtype=pl.Int64).alias("offset"),
+                pl.lit(True).alias("unchanged"), pl.lit(None, dtype=pl.Int64).alias("rows"),
+                pl.lit(None, dtype=PUBLISHED_AT).alias("published_at"),
+            ),
+        ]
+
+    # The parts are independent; their file reads and polars work leave the GIL, the Python between
+    # them does not: ``config.workers`` threads share them (the corpus: 3.2 s on one, 3.0 s on two).
+    with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="akhbar-order") as readers:
+        parts = readers.map(locate, range(-(-candidates.height // config.batch_size)))
+        located = [pl.DataFrame(schema={**FIRST_READS.schema, "published_at": PUBLISHED_AT}),
+                   *chain.from_iterable(parts)]
     ordered = (
         candidates.join(pl.concat(located), on="source_path", how="left")
         .with_columns(pl.col("unchanged").fill_null(False))
