@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flows import prefect_home as prefect_home_template
 from flows import stops
 from flows.errors import RunFailedError
-from flows.workers import limit_native_threads
+from flows.workers import keep_freed_memory, limit_native_threads
 from warehouse.lock import DEFAULT_TIMEOUT_S, WarehouseBusyError
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ def configure_runtime(warehouse: Path) -> None:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     limit_native_threads()
+    keep_freed_memory()
     user_profiles = Path.home() / ".prefect" / "profiles.toml"
     if not any(os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")) and not user_profiles.exists():
         prefect_home = warehouse.resolve() / ".prefect"

@@ -21,3 +21,30 @@ def limit_native_threads() -> None:
     inherited by the worker processes."""
     for name, value in NATIVE_THREAD_LIMITS.items():
         os.environ.setdefault(name, value)
+
+
+# glibc hands freed memory back to the kernel as soon as the top of its heap is free (and maps every
+# block above a few MB on its own): a batch's frames and arrays are then page-faulted in afresh each
+# time, about 3.7M minor faults and 25 s of system CPU over the news corpus. These keep freed memory
+# for reuse (blocks up to 32 MB from the heap, trimmed above 2 GB of free top, grown 256 MB at a time).
+# Measured side by side on the whole corpus, three runs each (farm-bench): system CPU 25.0 -> 14.6 s,
+# wall 106.5 -> 100.3 s (the three pair ratios 0.89-0.98), peak RSS unchanged (1.42 GB).
+MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_": 2**31 - 1,
+                   "MALLOC_TOP_PAD_": 256 * 2**20}
+_MALLOPT_PARAMETERS = {"MALLOC_TRIM_THRESHOLD_": -1, "MALLOC_TOP_PAD_": -2, "MALLOC_MMAP_THRESHOLD_": -3}
+
+
+def keep_freed_memory() -> None:
+    """``MALLOC_SETTINGS`` for this process (through ``mallopt``: glibc reads the variables only at a
+    process's start) and, through the environment, for the processes it starts; a variable already
+    set wins. A no-op off glibc."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return
+    mallopt = ctypes.CDLL(None).mallopt
+    for name, value in MALLOC_SETTINGS.items():
+        chosen = os.environ.setdefault(name, str(value))
+        if chosen.isdigit() and int(chosen) < 2**31:
+            mallopt(_MALLOPT_PARAMETERS[name], int(chosen))

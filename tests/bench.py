@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from flows.workers import limit_native_threads
+from flows.workers import keep_freed_memory, limit_native_threads
 
 BENCHES = sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
 
@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s) {unknown}; available: {BENCHES}", file=sys.stderr)
         return 2
     limit_native_threads()  # as `akhbar` does, before numpy loads
+    keep_freed_memory()
     for name in chosen:
         print(f"\n=== bench {name} ===", flush=True)
         started = time.perf_counter()

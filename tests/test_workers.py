@@ -1,0 +1,27 @@
+"""flows/workers.py: the allocator settings a run hands to its worker processes."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from flows.workers import MALLOC_SETTINGS, keep_freed_memory
+
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator settings")
+
+
+def test_freed_memory_settings_reach_the_processes_a_run_starts(monkeypatch) -> None:
+    for name in MALLOC_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "65536")  # the user's own choice wins
+    keep_freed_memory()
+    child = subprocess.run(
+        [sys.executable, "-c", f"import os; print([os.environ[n] for n in {sorted(MALLOC_SETTINGS)!r}])"],
+        capture_output=True, text=True, check=True,
+    )
+    assert child.stdout.strip() == str(["33554432", "65536", "2147483647"])  # mmap, top pad, trim
+    assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(32 * 2**20)
