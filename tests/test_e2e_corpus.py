@@ -183,3 +183,25 @@ def test_second_run_loads_nothing(corpus: CorpusRun) -> None:
     )
     assert corpus.counts_after_second == corpus.counts_after_first
     assert corpus.ledger_after_second.sort("source_path").equals(corpus.ledger.sort("source_path"))
+
+
+def test_the_workers_start_while_the_folder_is_ordered(corpus: CorpusRun) -> None:
+    """A run of at least one full batch starts one ``load-tagger`` task per worker before its pieces;
+    the second run (nothing new) starts none."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
+
+    from flows.workers import default_workers
+
+    def loads(run_id: str) -> list[str]:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="load-tagger")),
+            )
+        return [run.state.type.value for run in runs]
+
+    if default_workers() < 2 or len(corpus.files) < 1000:
+        pytest.skip("one core, or less than one batch: no worker process starts early")
+    assert loads(corpus.first.run_id) == ["COMPLETED"] * default_workers()
+    assert loads(corpus.second.run_id) == []
