@@ -37,7 +37,7 @@ from flows import progress
 from flows.artifacts import publish_run
 from flows.errors import BlockingValidationError, RunFailedError
 from flows.results import RunSummary
-from flows.workers import default_workers
+from flows.workers import default_workers, release_freed_memory
 from transforms.discover import Discovery, FolderFilter, LedgerLookup, discover
 from transforms.neardup import FetchKeys
 from transforms.pipeline import (
@@ -347,6 +347,7 @@ def ingest(
             raise RunFailedError(summary.reason) from error
         finally:
             store.clear_staging(paths)
+            release_freed_memory()  # kept for reuse during the run (`keep_freed_memory`), not after it
     if maintain:
         maintain_task(root, lock_timeout_s)
     summary = replace(summary, seconds=time.perf_counter() - clock)

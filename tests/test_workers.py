@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from flows.workers import MALLOC_SETTINGS, keep_freed_memory
+from flows.workers import MALLOC_SETTINGS, keep_freed_memory, release_freed_memory
 
 pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator settings")
 
@@ -25,3 +25,19 @@ def test_freed_memory_settings_reach_the_processes_a_run_starts(monkeypatch) -> 
     )
     assert child.stdout.strip() == str(["33554432", "65536", "2147483647"])  # mmap, top pad, trim
     assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(32 * 2**20)
+
+
+def test_freed_memory_goes_back_to_the_kernel_after_a_run() -> None:
+    import resource
+
+    import numpy as np
+
+    def rss_kib() -> int:
+        return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024
+
+    keep_freed_memory()
+    blocks = [np.ones(2**18) for _ in range(200)]  # 400 MB in 2 MB blocks: from the heap, not mmap
+    del blocks
+    before = rss_kib()
+    release_freed_memory()
+    assert rss_kib() < before - 200_000
