@@ -34,27 +34,30 @@ MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_
 _MALLOPT_PARAMETERS = {"MALLOC_TRIM_THRESHOLD_": -1, "MALLOC_TOP_PAD_": -2, "MALLOC_MMAP_THRESHOLD_": -3}
 
 
+def _glibc():  # -> ctypes.CDLL | None
+    """This process's C library when it is glibc (whose allocator the two functions below tune)."""
+    import ctypes
+    import platform
+
+    return ctypes.CDLL(None) if platform.libc_ver()[0] == "glibc" else None
+
+
 def keep_freed_memory() -> None:
     """``MALLOC_SETTINGS`` for this process (through ``mallopt``: glibc reads the variables only at a
     process's start) and, through the environment, for the processes it starts; a variable already
     set wins. A no-op off glibc."""
-    import ctypes
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
+    libc = _glibc()
+    if libc is None:
         return
-    mallopt = ctypes.CDLL(None).mallopt
     for name, value in MALLOC_SETTINGS.items():
         chosen = os.environ.setdefault(name, str(value))
         if chosen.isdigit() and int(chosen) < 2**31:
-            mallopt(_MALLOPT_PARAMETERS[name], int(chosen))
+            libc.mallopt(_MALLOPT_PARAMETERS[name], int(chosen))
 
 
 def release_freed_memory() -> None:
     """Give the heap's free memory back to the kernel (``malloc_trim``): after a run, so a long-lived
     process (``watch``, ``serve``) does not keep a batch's worth of freed memory between runs."""
-    import ctypes
-    import platform
-
-    if platform.libc_ver()[0] == "glibc":
-        ctypes.CDLL(None).malloc_trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
