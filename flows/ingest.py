@@ -37,7 +37,7 @@ from flows import progress
 from flows.artifacts import publish_run
 from flows.errors import BlockingValidationError, RunFailedError
 from flows.results import RunSummary
-from flows.workers import default_workers, release_freed_memory
+from flows.workers import default_workers, exit_with_parent, release_freed_memory
 from transforms.discover import Discovery, FolderFilter, LedgerLookup, discover
 from transforms.neardup import FetchKeys
 from transforms.pipeline import (
@@ -75,7 +75,11 @@ DEFAULT_MAX_FILE_BYTES = ReadConfig().max_bytes
 
 @cache
 def _piece_task(function: Callable[[Any], Any]):
-    return task(function, name=function.__name__.replace("_", "-"), cache_policy=NO_CACHE)
+    def in_worker(item: Any) -> Any:
+        exit_with_parent()  # a run killed with kill -9 leaves no worker behind
+        return function(item)
+
+    return task(in_worker, name=function.__name__.replace("_", "-"), cache_policy=NO_CACHE)
 
 
 def _share_the_temporary_server() -> None:

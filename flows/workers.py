@@ -61,3 +61,29 @@ def release_freed_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+_WATCHED: list[int] = []
+
+
+def exit_with_parent() -> None:
+    """In a worker process (one that `multiprocessing` started), exit as soon as its parent is gone.
+
+    A worker waits for work on its pool's queue, and something in it keeps it alive when the run that
+    started it is killed: without this, each stayed idle until killed, holding the run's output pipes.
+    Once per process: a daemon thread waits on the parent's sentinel. In a process `multiprocessing`
+    did not start (the run's own) it does nothing; a Dask worker started by a nanny exits with it.
+    """
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None or _WATCHED:
+        return
+    _WATCHED.append(os.getpid())
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="akhbar-parent-watch", daemon=True).start()

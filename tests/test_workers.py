@@ -6,6 +6,8 @@ import os
 import platform
 import subprocess
 import sys
+import textwrap
+import time
 
 import pytest
 
@@ -41,3 +43,36 @@ def test_freed_memory_goes_back_to_the_kernel_after_a_run() -> None:
     before = rss_kib()
     release_freed_memory()
     assert rss_kib() < before - 200_000
+
+
+def test_a_worker_exits_when_the_run_that_started_it_is_killed(tmp_path) -> None:
+    """The run's process starts a pool worker, keeps it busy, and dies by SIGKILL: the worker follows."""
+    script = textwrap.dedent("""
+        import multiprocessing, os, signal, sys, time
+        from concurrent.futures import ProcessPoolExecutor
+        from flows.workers import exit_with_parent
+
+        def start():
+            exit_with_parent()
+            return os.getpid()
+
+        if __name__ == "__main__":
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            print(pool.submit(start).result(), flush=True)
+            pool.submit(time.sleep, 600)  # busy, as a worker is in the middle of a piece
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    (tmp_path / "run.py").write_text(script)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": repo})
+    assert run.stdout.split(), run.stderr
+    worker = int(run.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while os.path.exists(f"/proc/{worker}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = os.path.exists(f"/proc/{worker}")
+    if alive:
+        os.kill(worker, 9)
+    assert not alive, "the worker outlived the process that started it"
