@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 
 
 def default_workers() -> int:
@@ -63,9 +64,7 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-_WATCHED: list[int] = []
-
-
+@cache
 def exit_with_parent() -> None:
     """In a worker process (one that `multiprocessing` started), exit as soon as its parent is gone.
 
@@ -78,9 +77,8 @@ def exit_with_parent() -> None:
     import threading
 
     parent = multiprocessing.parent_process()
-    if parent is None or _WATCHED:
+    if parent is None:
         return
-    _WATCHED.append(os.getpid())
 
     def watch() -> None:
         parent.join()
