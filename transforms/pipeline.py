@@ -791,7 +791,8 @@ def _run_pass(
     ingested_at: datetime, steps: PassSteps, bodies: FetchKeys | None, shown: PassProgress, spill: Path,
 ) -> PassResult:
     """The batch loop, two batches in flight: while batch k is tagged (in a thread, its pieces wherever
-    ``map`` runs them), batch k+1 is read, deduplicated and validated against the history batch k left.
+    ``map`` runs them), batch k+1 is read, deduplicated and validated against the history batch k left;
+    batch k+1's tagging starts as soon as both are done, while batch k is finished and staged.
 
     That history is complete once batch k is prepared (entities decide nothing a later batch reads), so
     every decision is the one a strictly sequential loop makes. A batch prepared after a blocked one is
@@ -823,16 +824,26 @@ def _run_pass(
         def in_thread(pool: ThreadPoolExecutor, step: Callable[..., Any], *args: Any) -> Future[Any]:
             return pool.submit(copy_context().run, step, *args)
 
+        def tag(prepared: PreparedBatch | None) -> Future[pl.DataFrame] | None:
+            if prepared is None:
+                return None
+            return in_thread(tagging, steps.tag, prepared, config, steps.map, phase_of(prepared.batch.batch_no + 1))
+
         prepared = in_thread(preparing, prepare, 0, history, bodies).result() if starts else None
-        while prepared is not None:
+        tagged = tag(prepared)
+        while prepared is not None and tagged is not None:
             batch_no = prepared.batch.batch_no
-            tagged = in_thread(tagging, steps.tag, prepared, config, steps.map, phase_of(batch_no + 1))
             after = history.extended(prepared)
             following = None
             if not prepared.blocking_failures and batch_no + 1 < len(starts):
                 pending = prepared.frame.filter(alive()).select("article_id", "body")
                 following = in_thread(preparing, prepare, batch_no + 1, after, PendingBodies(pending, bodies))
-            output = steps.finish(prepared, tagged.result(), config, phase_of(batch_no + 1))
+            mentions = tagged.result()
+            # The next batch's entities start before this batch is finished and staged, so the workers
+            # never wait for this thread; a batch after a blocked one is then tagged for nothing, and dropped.
+            next_prepared = None if following is None else following.result()
+            next_tagged = tag(next_prepared)
+            output = steps.finish(prepared, mentions, config, phase_of(batch_no + 1))
             validations.append(output.validation)
             unchanged += output.unchanged
             deferred += len(output.deferred)
@@ -845,7 +856,7 @@ def _run_pass(
             steps.stage(output, batch_no)
             counts += output.counts
             shown.advance(size)
-            history, prepared = after, None if following is None else following.result()
+            history, prepared, tagged = after, next_prepared, next_tagged
     return PassResult(
         counts=counts, unchanged=unchanged, deferred=deferred, processed=tuple(processed),
         validation=summarize_validation(validations), blocking_failures=tuple(sorted(blocking)),
