@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flows import prefect_home as prefect_home_template
-from flows import stops
+from flows import prefect_server, stops
 from flows.errors import RunFailedError
-from flows.workers import keep_freed_memory, limit_native_threads
+from flows.workers import keep_freed_memory, limit_native_threads, settle_heap
 from warehouse.lock import DEFAULT_TIMEOUT_S, WarehouseBusyError
 
 if TYPE_CHECKING:
@@ -110,11 +110,15 @@ def _ingest(args: argparse.Namespace) -> RunSummary:
     """One ingest run in this process, with its progress shown."""
     configure_runtime(args.warehouse)
     _use_webhook(args)
+    server = prefect_server.early_server()  # boots while the modules below import; stops at exit
     from flows import progress
-    from flows.ingest import ingest_flow  # Prefect reads its settings at import time
+    from flows.ingest import ingest_flow, warm_up_validation  # Prefect reads its settings at import time
 
     ingest = ingest_flow(args.dask_address)
-    with progress.shown():  # a bar on a terminal, plain lines on stdout otherwise; gone before the summary
+    if server is not None:
+        warm_up_validation()  # while this process waits for the server
+    # The progress: a bar on a terminal, plain lines on stdout otherwise; gone before the summary.
+    with prefect_server.serving(server), progress.shown():
         return ingest(
             str(args.input), str(args.warehouse), batch_size=args.batch_size, lock_timeout_s=args.lock_timeout,
             max_file_bytes=args.max_file_bytes, include=list(args.folder_filter.include),
@@ -747,5 +751,13 @@ def _folder_filter(args: argparse.Namespace) -> str | None:
     return None
 
 
+def entry() -> int:
+    """The `akhbar` command: ``main``, and the process's objects left out of the collector's last pass
+    at shutdown (`flows.workers.settle_heap`), which otherwise holds the exit up for seconds."""
+    code = main()
+    settle_heap()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -112,6 +112,17 @@ def task_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
 _BYTES_PER_WORD_FLOOR = 8
 
 
+def _warm_up() -> None:
+    expectation_runner.warm_up()
+
+
+def warm_up_validation() -> None:
+    """Build Great Expectations (its import and suites, about 3.5 s of CPU) in a thread of this process
+    now: for a run about to wait seconds for its temporary server (`flows.prefect_server`), on a core that
+    would otherwise idle, so the first batch does not contend for it with the ordering pass."""
+    threading.Thread(target=_warm_up, name="akhbar-gx-warm-up", daemon=True).start()
+
+
 def _start_early(config: PipelineConfig, candidates: pl.DataFrame) -> list[PrefectFuture[None]]:
     """What the first batch would otherwise wait for, started while the ordering pass reads the folder:
     Great Expectations (its import and suites, about 4 s of CPU) in a thread of this process, and,
@@ -122,7 +133,7 @@ def _start_early(config: PipelineConfig, candidates: pl.DataFrame) -> list[Prefe
     """
     if not candidates.height:
         return []
-    threading.Thread(target=expectation_runner.warm_up, name="akhbar-gx-warm-up", daemon=True).start()
+    warm_up_validation()  # a second call finds the first's work done
     text_bytes = int(candidates["size_bytes"].fill_null(0).sum())
     if config.workers < 2 or text_bytes < config.workers * config.min_piece_tokens * _BYTES_PER_WORD_FLOOR:
         return []

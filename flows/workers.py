@@ -85,3 +85,17 @@ def exit_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="akhbar-parent-watch", daemon=True).start()
+
+
+# As the interpreter shuts down, Python's cyclic garbage collector makes a last pass over every tracked
+# object, and a run's process holds millions (Prefect, Great Expectations, polars frames): measured on a
+# 2,000-file run, that pass held the command's exit up by about 2.4 s (a py-spy profile of the exit), and
+# freezing first took the whole command from 30.5 to 27.8 s.
+@cache
+def settle_heap() -> None:
+    """Move every object alive now into the collector's permanent generation (``gc.freeze``), which no
+    collection scans: as a command ends, so its exit does not wait for a pass that frees nothing it needs
+    (the operating system takes the memory back). Once per process."""
+    import gc
+
+    gc.freeze()

@@ -1,9 +1,9 @@
 """SIGTERM and SIGINT stop a run, and `akhbar watch`, with every process they started.
 
-These runs go without PREFECT_API_URL, so Prefect starts its temporary server (a uvicorn subprocess)
-for them, as it does for an operator; the reference and follow-up runs happen in this process, on the
-session's test server. The stopped commands share one Prefect home, so only the first one's temporary
-server creates its database.
+These runs go without PREFECT_API_URL, so they start Prefect's temporary server (a uvicorn subprocess:
+`flows.prefect_server` for `akhbar run`, Prefect's own for `akhbar watch`), as they do for an operator;
+the reference and follow-up runs happen in this process, on the session's test server. The stopped
+commands share one Prefect home, so only the first one's temporary server creates its database.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Command:
     def stop(self, signum: int) -> tuple[dict[int, str], int]:
         """Send ``signum`` to the command alone (as `kill` does); the processes it had, and its exit code."""
         tree = _descendants(self.process.pid)
-        assert any("uvicorn" in cmd for cmd in tree.values()), f"no temporary server among {tree}"
+        assert any(_is_server(cmd) for cmd in tree.values()), f"no temporary server among {tree}"
         os.kill(self.process.pid, signum)
         try:
             return tree, self.process.wait(timeout=STOP_TIMEOUT_S)
@@ -118,6 +118,11 @@ class Command:
                 os.kill(pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.wait(timeout=30)
+
+
+def _is_server(command_line: str) -> bool:
+    """A temporary Prefect server's process: the run's (`flows.prefect_server`) or Prefect's own."""
+    return "uvicorn" in command_line or "flows.prefect_server" in command_line
 
 
 def _stat(pid: int) -> tuple[int, int, str] | None:
@@ -207,7 +212,7 @@ def test_a_run_stopped_while_its_server_starts_leaves_nothing(prefect_home, tmp_
     source, warehouse = _seeds_only(tmp_path), tmp_path / "wh"
     command = Command(_run_args(source, warehouse), tmp_path, prefect_home)
     try:
-        command.wait_for(lambda: any("uvicorn" in cmd for cmd in _descendants(command.process.pid).values()),
+        command.wait_for(lambda: any(_is_server(cmd) for cmd in _descendants(command.process.pid).values()),
                          "the temporary server")
         tree, returncode = command.stop(signal.SIGTERM)
         _assert_all_gone(command, tree)

@@ -76,3 +76,17 @@ def test_a_worker_exits_when_the_run_that_started_it_is_killed(tmp_path) -> None
     if alive:
         os.kill(worker, 9)
     assert not alive, "the worker outlived the process that started it"
+
+
+def test_the_heap_settles_once_per_process() -> None:
+    script = textwrap.dedent("""
+        import gc
+        from flows.workers import settle_heap
+        settle_heap()
+        first = gc.get_freeze_count()
+        kept = [[i] for i in range(10_000)]  # new tracked objects
+        settle_heap()  # again: nothing moves
+        print(first > 1_000, gc.get_freeze_count() == first)
+    """)
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert child.stdout.split() == ["True", "True"]

@@ -1,0 +1,120 @@
+"""flows/prefect_server.py: the temporary Prefect server a run starts as it starts, and stops with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from flows import prefect_server
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def new_user(monkeypatch, tmp_path) -> Path:
+    """No server configured and no profile file: where Prefect itself would start a temporary server."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited, only its parent has not reaped it yet
+
+
+def _gone(pid: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        return False
+    return True
+
+
+def test_no_early_server_where_a_server_is_configured(new_user, monkeypatch) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert prefect_server.early_server() is None
+
+
+def test_no_early_server_where_a_profile_holds_settings(new_user) -> None:
+    (new_user / "profiles.toml").write_text('active = "local"\n[profiles.local]\n')
+    assert prefect_server.early_server() is None
+
+
+@pytest.mark.slow
+def test_the_server_answers_and_stops(new_user) -> None:
+    server = prefect_server.early_server()
+    assert server is not None and server.process is not None
+    pid = server.process.pid
+    try:
+        server.wait_ready(180)
+        with urllib.request.urlopen(f"{server.api_url}/health", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
+    assert _gone(pid, 5)
+    server.stop()  # again: nothing left to stop
+
+
+@pytest.mark.slow
+def test_the_server_stops_when_its_run_is_killed(new_user, tmp_path) -> None:
+    """A run killed with kill -9 runs no exit handler: the server hears its parent's death itself."""
+    pid_file = tmp_path / "server.pid"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from flows import prefect_server
+        server = prefect_server.early_server()
+        Path({str(pid_file)!r}).write_text(str(server.process.pid))
+        server.wait_ready(180)
+        Path({str(pid_file)!r} + ".ready").touch()
+        time.sleep(600)
+    """)
+    run = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while not Path(str(pid_file) + ".ready").exists():
+            assert run.poll() is None, "the run exited before its server was ready"
+            assert time.monotonic() < deadline, "the server was not ready within 180 s"
+            time.sleep(0.1)
+        server_pid = int(pid_file.read_text())
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        assert _gone(server_pid, 20)
+    finally:
+        if run.poll() is None:
+            run.kill()
+
+
+def test_serving_leaves_a_configured_server_alone(new_user, monkeypatch) -> None:
+    """Settings that name a server after all (here: set once the early server was launched) win, and the
+    early server is stopped at once."""
+    server = prefect_server.early_server()
+    assert server is not None and server.process is not None
+    pid = server.process.pid
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        with prefect_server.serving(server):
+            assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:9/api"
+        assert server.process is None
+    assert _gone(pid, 10)
