@@ -112,15 +112,11 @@ def task_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
 _BYTES_PER_WORD_FLOOR = 8
 
 
-def _warm_up() -> None:
-    expectation_runner.warm_up()
-
-
 def warm_up_validation() -> None:
     """Build Great Expectations (its import and suites, about 3.5 s of CPU) in a thread of this process
     now: for a run about to wait seconds for its temporary server (`flows.prefect_server`), on a core that
     would otherwise idle, so the first batch does not contend for it with the ordering pass."""
-    threading.Thread(target=_warm_up, name="akhbar-gx-warm-up", daemon=True).start()
+    threading.Thread(target=expectation_runner.warm_up, name="akhbar-gx-warm-up", daemon=True).start()
 
 
 def _start_early(config: PipelineConfig, candidates: pl.DataFrame) -> list[PrefectFuture[None]]:
