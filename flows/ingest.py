@@ -121,7 +121,7 @@ def warm_up_validation() -> None:
 
 def _start_early(config: PipelineConfig, candidates: pl.DataFrame) -> list[PrefectFuture[None]]:
     """What the first batch would otherwise wait for, started while the ordering pass reads the folder:
-    Great Expectations (its import and suites, about 4 s of CPU) in a thread of this process, and,
+    Great Expectations (`warm_up_validation`, unless the server wait started it already), and,
     when the candidates hold enough text for a batch to be cut into pieces, the task runner's worker
     processes, each loading its tagger.
 

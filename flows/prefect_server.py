@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import importlib.util
 import os
 import signal
@@ -28,6 +27,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from flows.workers import glibc
 
 _PR_SET_PDEATHSIG = 1
 _PORT_IN_USE = 3  # uvicorn's exit status when it cannot bind
@@ -150,8 +151,9 @@ def serving(server: TemporaryServer | None) -> Iterator[None]:
 
 def _serve(parent_pid: int, uvicorn_args: list[str]) -> None:
     """The server process: stop when the run that launched it is gone, then run uvicorn."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc = glibc()
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         sys.exit(1)
     import uvicorn.main

@@ -35,8 +35,8 @@ MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_
 _MALLOPT_PARAMETERS = {"MALLOC_TRIM_THRESHOLD_": -1, "MALLOC_TOP_PAD_": -2, "MALLOC_MMAP_THRESHOLD_": -3}
 
 
-def _glibc():  # -> ctypes.CDLL | None
-    """This process's C library when it is glibc (whose allocator the two functions below tune)."""
+def glibc():  # -> ctypes.CDLL | None
+    """This process's C library when it is glibc (its allocator, tuned below; `prctl` for `flows.prefect_server`)."""
     import ctypes
     import platform
 
@@ -47,7 +47,7 @@ def keep_freed_memory() -> None:
     """``MALLOC_SETTINGS`` for this process (through ``mallopt``: glibc reads the variables only at a
     process's start) and, through the environment, for the processes it starts; a variable already
     set wins. A no-op off glibc."""
-    libc = _glibc()
+    libc = glibc()
     if libc is None:
         return
     for name, value in MALLOC_SETTINGS.items():
@@ -59,7 +59,7 @@ def keep_freed_memory() -> None:
 def release_freed_memory() -> None:
     """Give the heap's free memory back to the kernel (``malloc_trim``): after a run, so a long-lived
     process (``watch``, ``serve``) does not keep a batch's worth of freed memory between runs."""
-    libc = _glibc()
+    libc = glibc()
     if libc is not None:
         libc.malloc_trim(0)
 
