@@ -292,6 +292,35 @@ def test_pieces_of_the_entity_step_give_the_mentions_of_one_call():
         assert mentions_of(articles, tagged, config).equals(whole), bounds
 
 
+def test_batches_tagged_in_this_process_take_turns(monkeypatch):
+    """Two batches are tagged at once; in one process they must not share the tagger's caches at once."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transforms.mentions import MentionConfig
+
+    inside: list[int] = []
+    most = [0]
+    guard = threading.Lock()
+
+    class SlowTagger:
+        def tag(self, sentences, doc_ids=None, context_radius=None):
+            with guard:
+                inside.append(1)
+                most[0] = max(most[0], len(inside))
+            time.sleep(0.05)
+            with guard:
+                inside.pop()
+            return [["O"] * len(s) for s in sentences]
+
+    monkeypatch.setattr(pipeline, "ner_tagger", lambda: SlowTagger())
+    piece = (_seed_articles().head(1), MentionConfig())
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert len(list(pool.map(pipeline.tag_piece, [piece] * 4))) == 4
+    assert most[0] == 1
+
+
 def test_seeds_are_the_same_whatever_the_workers(one_pass: tuple[Path, Path], tmp_path: Path):
     _, whole = one_pass
     source = tmp_path / "input"

@@ -40,6 +40,7 @@ from functools import cache
 from itertools import chain, pairwise
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from threading import Lock
 from typing import Any, Protocol
 
 import numpy as np
@@ -296,6 +297,11 @@ def ner_tagger() -> Tagger:
     return Tagger.load()
 
 
+# The tagger keeps per-type caches that one call at a time may grow: two batches are tagged at once
+# (`_run_pass`), and where both run in this process (one worker, small batches) they take turns.
+_TAGGING = Lock()
+
+
 # map(function, items) -> [function(item) for item in items], in order, wherever it runs them; the
 # function and items are picklable (a module-level function, pieces of articles).
 ChunkMap = Callable[[Callable[[Any], Any], Sequence[Any]], Sequence[Any]]
@@ -318,7 +324,8 @@ def load_tagger(_worker: int) -> None:
 def tag_piece(piece: ArticlePiece) -> TaggedArticles:
     """The per-article part of the entity step for one piece, by this process's tagger (loaded once per process)."""
     articles, config = piece
-    return tag_articles(articles, ner_tagger(), config)
+    with _TAGGING:
+        return tag_articles(articles, ner_tagger(), config)
 
 
 def cut_articles(articles: pl.DataFrame, pieces: int, min_tokens: int = 1) -> list[pl.DataFrame]:
@@ -654,7 +661,8 @@ def tag_batch(
         return MENTIONS.empty()
     pieces = cut_articles(articles, config.workers, config.min_piece_tokens)
     if len(pieces) == 1:
-        return tag_mentions(articles, ner_tagger(), config.mentions)
+        with _TAGGING:
+            return tag_mentions(articles, ner_tagger(), config.mentions)
     tagged = TaggedArticles.concat(map(tag_piece, [(piece, config.mentions) for piece in pieces]))
     return mentions_of(articles, tagged, config.mentions)
 
@@ -791,8 +799,9 @@ def _run_pass(
     ingested_at: datetime, steps: PassSteps, bodies: FetchKeys | None, shown: PassProgress, spill: Path,
 ) -> PassResult:
     """The batch loop, two batches in flight: while batch k is tagged (in a thread, its pieces wherever
-    ``map`` runs them), batch k+1 is read, deduplicated and validated against the history batch k left;
-    batch k+1's tagging starts as soon as both are done, while batch k is finished and staged.
+    ``map`` runs them), batch k+1 is read, deduplicated and validated against the history batch k left,
+    and its tagging is submitted at once, so its pieces queue behind batch k's: a worker that finishes
+    early takes the next piece instead of waiting for the slowest. Batch k is then finished and staged.
 
     That history is complete once batch k is prepared (entities decide nothing a later batch reads), so
     every decision is the one a strictly sequential loop makes. A batch prepared after a blocked one is
@@ -817,7 +826,7 @@ def _run_pass(
                            order.first_reads.slice(start, config.batch_size))
         return steps.prepare(batch, history, config, bodies, phase_of(batch_no + 1))
 
-    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-tag") as tagging,
+    with (ThreadPoolExecutor(max_workers=2, thread_name_prefix="akhbar-tag") as tagging,
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-prepare") as preparing):
         # The two long steps run in threads (with the caller's context, for Prefect's run context) and this
         # thread waits for them: a stop signal then lands here, in a plain wait, never inside a native call.
@@ -838,11 +847,11 @@ def _run_pass(
             if not prepared.blocking_failures and batch_no + 1 < len(starts):
                 pending = prepared.frame.filter(alive()).select("article_id", "body")
                 following = in_thread(preparing, prepare, batch_no + 1, after, PendingBodies(pending, bodies))
-            mentions = tagged.result()
-            # The next batch's entities start before this batch is finished and staged, so the workers
-            # never wait for this thread; a batch after a blocked one is then tagged for nothing, and dropped.
+            # The next batch's entities are submitted before this batch's are back, so the workers never
+            # wait for this thread; a batch after a blocked one is then tagged for nothing, and dropped.
             next_prepared = None if following is None else following.result()
             next_tagged = tag(next_prepared)
+            mentions = tagged.result()
             output = steps.finish(prepared, mentions, config, phase_of(batch_no + 1))
             validations.append(output.validation)
             unchanged += output.unchanged
