@@ -141,12 +141,19 @@ def serving(server: TemporaryServer | None) -> Iterator[None]:
     except BaseException:
         server.stop()
         raise
+    from prefect.context import refresh_global_settings_context
+
     os.environ["PREFECT_API_URL"] = server.api_url  # the worker processes inherit it
+    # Threads start without this thread's context and read Prefect's process-wide settings, built at import:
+    # without the refresh the task runner's thread that forwards the workers' events found no server and
+    # started a second temporary one of its own (and sent those events there).
+    refresh_global_settings_context()
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+        refresh_global_settings_context()
 
 
 def _serve(parent_pid: int, uvicorn_args: list[str]) -> None:

@@ -27,6 +27,11 @@ def new_user(monkeypatch, tmp_path) -> Path:
     monkeypatch.setenv("PREFECT_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
+    from prefect.context import refresh_global_settings_context
+
+    # Prefect's process-wide settings are built from the environment when prefect.context is first
+    # imported, which may have happened inside another test's patched environment.
+    refresh_global_settings_context()
     return home
 
 
@@ -118,3 +123,25 @@ def test_serving_leaves_a_configured_server_alone(new_user, monkeypatch) -> None
             assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:9/api"
         assert server.process is None
     assert _gone(pid, 10)
+
+
+@pytest.mark.slow
+def test_every_thread_of_the_run_sees_the_server(new_user) -> None:
+    """A thread starts with no settings context and reads Prefect's process-wide settings: they must name the
+    early server too, or Prefect's events worker in such a thread starts a second temporary server."""
+    import threading
+
+    from prefect.settings import get_current_settings
+
+    server = prefect_server.early_server()
+    assert server is not None
+    seen: list[str | None] = []
+    try:
+        with prefect_server.serving(server):
+            thread = threading.Thread(target=lambda: seen.append(get_current_settings().api.url))
+            thread.start()
+            thread.join()
+    finally:
+        server.stop()
+    assert seen == [server.api_url]
+    assert get_current_settings().api.url is None  # and nothing is left behind
