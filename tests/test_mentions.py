@@ -499,6 +499,22 @@ def test_nationality_adjectives_are_not_places() -> None:
     assert sorted(dropped["surface"].to_list()) == sorted(["سوريا", "السعودية", "إشبيلية", "الأوروغواي"])
 
 
+def test_a_first_name_written_with_a_final_alef_maqsura_takes_its_listed_spelling() -> None:
+    bodies = [
+        "وأفادت وكالة مهر للأنباء أن على شمخاني أمين عام المجلس الأعلى للأمن القومي.",
+        "واستقبل موسى فقي رئيس المفوضية الوفد، وقال مصطفى الكاظمي إن الحوار مستمر.",
+    ]
+    names = ["على شمخاني", "موسى فقي", "مصطفى الكاظمي"]
+    m = tag_mentions(_frame(*bodies), DictTagger(dict.fromkeys(names, "PER")), MODEL_ONLY)
+    _assert_offsets(m, bodies)
+    canonical = dict(zip(m["surface"].to_list(), m["canonical_name"].to_list(), strict=True))
+    # على is the preposition; موسى and مصطفى are first names as written.
+    assert canonical == {"على شمخاني": "علي شمخاني", "موسى فقي": "موسى فقي", "مصطفى الكاظمي": "مصطفى الكاظمي"}
+    assert m.filter(pl.col("surface") == "على شمخاني")["entity_id"].to_list() == entity_ids(
+        pl.Series(["PER"]), pl.Series(["على شمخاني"])
+    ).to_list()  # the same entity whichever way it is spelled
+
+
 def test_currency_words_are_not_entities() -> None:
     body = (
         "بلغت الصفقة 20 مليار دولار، وارتفع الدولار أمام الجنيه المصري. "

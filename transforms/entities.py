@@ -91,6 +91,7 @@ class Gazetteer:
     stopwords: pl.Series
     common: pl.Series
     protected: pl.Series  # first names: never stripped of a leading و ف ب ل ك
+    first_name_spellings: pl.Series  # the listed first names as written (علي, مصطفى), not keyed
 
 
 def _read_tsv(path: Path) -> pl.DataFrame:
@@ -138,11 +139,12 @@ def load_gazetteer(directory: str = str(GAZETTEER_DIR)) -> Gazetteer:
     roles = (
         phrase_keys(_read_tsv(root / "triggers.tsv"), "phrase").select("key", "n", "first", "kind").unique()
     )
-    names = _read_tsv(root / "first_names.tsv").select(token_key(pl.col("name")).alias("k")).unique()["k"]
+    listed_names = _read_tsv(root / "first_names.tsv")["name"].unique().sort()
+    names = listed_names.to_frame().select(token_key(pl.col("name")).alias("k")).unique()["k"]
     stop = _read_tsv(root / "stopwords.tsv").select(token_key(pl.col("word")).alias("k")).unique()["k"]
     common_path = root / "common_words.tsv"
     common = _read_tsv(common_path)["key"] if common_path.exists() else pl.Series([], dtype=pl.String)
-    return Gazetteer(aliases, roles, names, stop, common, names)
+    return Gazetteer(aliases, roles, names, stop, common, names, listed_names)
 
 
 def _sequence(articles: pl.DataFrame) -> pl.DataFrame:

@@ -915,6 +915,22 @@ def _strip_name_clitics(found: pl.DataFrame, gaz: Gazetteer) -> pl.DataFrame:
     )
 
 
+def listed_first_name_spelling(name: pl.Expr, entity_type: pl.Expr, gaz: Gazetteer) -> pl.Expr:
+    """A person's first word written with a final ى where only the ي spelling is a listed first name
+    takes that spelling (على شمخاني -> علي شمخاني): writing a final ي as ى is common in news copy, and
+    على is the preposition. Names listed with ى (مصطفى, موسى) keep it."""
+    first = name.str.extract(r"^(\S+)", 1)
+    respelled = first.str.replace(r"ى$", "ي")
+    spellings = gaz.first_name_spellings.implode()
+    change = (
+        (entity_type == "PER")
+        & first.str.ends_with("ى")
+        & respelled.is_in(spellings)
+        & ~first.is_in(spellings)
+    )
+    return pl.when(change).then(pl.concat_str(respelled, name.str.slice(first.str.len_chars()))).otherwise(name)
+
+
 def canonical_names(mentions: pl.DataFrame, gaz: Gazetteer, config: MentionConfig) -> pl.DataFrame:
     """Add ``canonical_name`` to mentions with a display ``name``: listed spelling, then short forms."""
     keyed = phrase_keys(mentions.select("name").unique(), "name").select("name", "key")
@@ -924,7 +940,8 @@ def canonical_names(mentions: pl.DataFrame, gaz: Gazetteer, config: MentionConfi
         listed = gaz.aliases.select("key", "entity_type", pl.col("canonical").alias("_listed"))
         out = out.join(listed, on=["key", "entity_type"], how="left", maintain_order="left")
         canonical = pl.col("_listed").fill_null(canonical)
-    out = out.with_columns(canonical.alias("canonical"), match_key(canonical).alias("_ckey"))
+    out = out.with_columns(listed_first_name_spelling(canonical, pl.col("entity_type"), gaz).alias("canonical"))
+    out = out.with_columns(match_key(pl.col("canonical")).alias("_ckey"))
     # One spelling per entity and article (على شمخاني, علي شمخاني): short forms then name one person.
     spelling = out.group_by("article_id", "entity_type", "_ckey").agg(
         pl.col("canonical").mode().sort().first().alias("_spelling")
