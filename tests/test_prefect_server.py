@@ -27,11 +27,6 @@ def new_user(monkeypatch, tmp_path) -> Path:
     monkeypatch.setenv("PREFECT_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    from prefect.context import refresh_global_settings_context
-
-    # Prefect's process-wide settings are built from the environment when prefect.context is first
-    # imported, which may have happened inside another test's patched environment.
-    refresh_global_settings_context()
     return home
 
 
@@ -126,22 +121,28 @@ def test_serving_leaves_a_configured_server_alone(new_user, monkeypatch) -> None
 
 
 @pytest.mark.slow
-def test_every_thread_of_the_run_sees_the_server(new_user) -> None:
+def test_every_thread_of_the_run_sees_the_server(new_user, tmp_path) -> None:
     """A thread starts with no settings context and reads Prefect's process-wide settings: they must name the
-    early server too, or Prefect's events worker in such a thread starts a second temporary server."""
-    import threading
+    early server too, or Prefect's events worker in such a thread starts a second temporary server.
 
-    from prefect.settings import get_current_settings
-
-    server = prefect_server.early_server()
-    assert server is not None
-    seen: list[str | None] = []
-    try:
-        with prefect_server.serving(server):
-            thread = threading.Thread(target=lambda: seen.append(get_current_settings().api.url))
-            thread.start()
-            thread.join()
-    finally:
-        server.stop()
-    assert seen == [server.api_url]
-    assert get_current_settings().api.url is None  # and nothing is left behind
+    In a fresh interpreter, as a run starts: this process's Prefect modules carry other tests' state."""
+    script = textwrap.dedent("""
+        import threading
+        from flows import prefect_server
+        from prefect.settings import get_current_settings
+        server = prefect_server.early_server()
+        seen = []
+        try:
+            with prefect_server.serving(server):
+                thread = threading.Thread(target=lambda: seen.append(get_current_settings().api.url))
+                thread.start()
+                thread.join()
+        finally:
+            server.stop()
+        print(seen == [server.api_url], get_current_settings().api.url is None, seen)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # The thread saw the server; and nothing is left behind once the run is over.
+    assert done.stdout.split()[:2] == ["True", "True"], done.stdout
