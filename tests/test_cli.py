@@ -70,10 +70,12 @@ def test_ingest_defaults_come_from_their_owners(monkeypatch) -> None:
 
 
 def test_help_shows_the_owned_defaults(capsys) -> None:
+    from transforms.pipeline import PipelineConfig
+
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "files per batch (default: 1000)" in help_text
+    assert f"files per batch (default: {PipelineConfig().batch_size})" in help_text
     assert "$AKHBAR_MAX_FILE_BYTES or 50 MiB" in help_text and "(default: 3600)" in help_text
     assert "$AKHBAR_CRON or '0 2 * * *'" in help_text and "unchanged this long (default: 2)" in help_text
 
