@@ -62,25 +62,40 @@ def _start_and_stop_server() -> None:
     server.stop()
 
 
+_ATTEMPTS = 3
+
+
 def build(template: Path | None = None) -> Path:
     """Make the template: a scratch home's database after one temporary server's start, WAL folded in."""
     template = template or template_path()
     template.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="akhbar-prefect-home-") as scratch:
-        env = {**os.environ, "PREFECT_HOME": scratch, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-               "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "ERROR"}
-        env.pop("PREFECT_API_URL", None)
-        env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
-        subprocess.run([sys.executable, "-c", "from flows.prefect_home import _start_and_stop_server as s; s()"],
-                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        database = Path(scratch) / DATABASE
-        with sqlite3.connect(database) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            connection.execute("PRAGMA journal_mode=DELETE")
-        partial = template.with_name(template.name + ".partial")
-        shutil.copyfile(database, partial)
-        partial.replace(template)
-    return template
+    for _ in range(_ATTEMPTS):
+        with tempfile.TemporaryDirectory(prefix="akhbar-prefect-home-") as scratch:
+            env = {**os.environ, "PREFECT_HOME": scratch, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                   "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "ERROR"}
+            env.pop("PREFECT_API_URL", None)
+            env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+            done = subprocess.run(
+                [sys.executable, "-c", "from flows.prefect_home import _start_and_stop_server as s; s()"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            )
+            if done.returncode == 0:
+                _keep(Path(scratch) / DATABASE, template)
+                return template
+            # Prefect's server may fail its shutdown when stopped right after its start ("Reactive triggers
+            # not started"), a race: the start is tried again in a new scratch home.
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    raise RuntimeError(f"the Prefect database template could not be built in {_ATTEMPTS} attempts: {last}")
+
+
+def _keep(database: Path, template: Path) -> None:
+    """The scratch home's database, WAL folded in, as the template (replaced whole, never half written)."""
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.execute("PRAGMA journal_mode=DELETE")
+    partial = template.with_name(template.name + ".partial")
+    shutil.copyfile(database, partial)
+    partial.replace(template)
 
 
 if __name__ == "__main__":
