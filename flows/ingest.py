@@ -13,6 +13,7 @@ a second core (measured on 1,000-article batches: 2.3x with two processes, 1.2x 
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -242,6 +243,12 @@ def _steps(staging: Path) -> PassSteps:
     def stage(output: BatchOutput, batch_no: int) -> None:
         stage_task(staging, output.tables, batch_no)
         crash_point("after-stage")
+        # A piece's future on the process-pool runner and its done-callbacks form a reference cycle that
+        # holds the piece's result (the tagged tokens). Only a full collection frees such cycles, and polars
+        # frames count as one small object each, so Python's own collections came too seldom: on the corpus
+        # the run's process grew to 1.8 GB with earlier batches' results. One full collection per batch
+        # (about 0.4 s) keeps it near 1 GB.
+        gc.collect()
 
     return PassSteps(stage=stage, order=order, prepare=prepare, tag=tag, finish=finish, map=task_map)
 
