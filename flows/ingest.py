@@ -106,13 +106,12 @@ def task_map(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     # runner would ship the annotation itself (a tuple) instead of unwrapping it.
     futures = [piece.submit(item) for item in items]
     results = [future.result() for future in futures]
-    _pieces_collected.clear()  # the futures' cycles are garbage once this returns: see _steps' stage
+    _uncollected_pieces.set()  # the futures' cycles are garbage once this returns: see _steps' stage
     return results
 
 
-# Set while no piece ran on the task runner since the last collection (small runs tag in process: no cycles).
-_pieces_collected = threading.Event()
-_pieces_collected.set()
+# Set once pieces ran on the task runner since the last collection (small runs tag in process: no cycles).
+_uncollected_pieces = threading.Event()
 
 
 # A batch is cut into pieces only when it has ``min_piece_tokens`` words per worker; news files run
@@ -255,8 +254,8 @@ def _steps(staging: Path) -> PassSteps:
         # frames count as one small object each, so Python's own collections came too seldom: on the corpus
         # the run's process grew to 1.8 GB with earlier batches' results. One full collection per batch
         # (about 0.4 s) keeps it near 1 GB; a batch tagged in this process made no such cycle.
-        if not _pieces_collected.is_set():
-            _pieces_collected.set()
+        if _uncollected_pieces.is_set():
+            _uncollected_pieces.clear()
             gc.collect()
 
     return PassSteps(stage=stage, order=order, prepare=prepare, tag=tag, finish=finish, map=task_map)

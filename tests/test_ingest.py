@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import weakref
+from concurrent.futures import Future
 
 from flows import ingest
 
@@ -50,12 +51,7 @@ class _Inline:
     def __init__(self, function):
         self.function = function
 
-    def submit(self, item):
-        value = self.function(item)
-
-        class Done:
-            def result(self):
-                return value
-
-        return Done()
-
+    def submit(self, item) -> Future:
+        done: Future = Future()
+        done.set_result(self.function(item))
+        return done

@@ -922,12 +922,7 @@ def listed_first_name_spelling(name: pl.Expr, entity_type: pl.Expr, gaz: Gazette
     first = name.str.extract(r"^(\S+)", 1)
     respelled = first.str.replace(r"ى$", "ي")
     spellings = gaz.first_name_spellings.implode()
-    change = (
-        (entity_type == "PER")
-        & first.str.ends_with("ى")
-        & respelled.is_in(spellings)
-        & ~first.is_in(spellings)
-    )
+    change = (entity_type == "PER") & respelled.is_in(spellings) & ~first.is_in(spellings)
     return pl.when(change).then(pl.concat_str(respelled, name.str.slice(first.str.len_chars()))).otherwise(name)
 
 
