@@ -1,4 +1,4 @@
-"""Arabic named-entity tagger (ANERcorp types PER, ORG, LOC, MISC) that runs on CPU with numpy only.
+"""Arabic named-entity tagger (ANERcorp types PER, ORG, LOC, MISC) that runs on CPU with numpy and polars.
 
     tagger = Tagger.load()                    # the committed model in transforms/ner/model/
     tagger.tag([["قال", "الرئيس", "بشار", "الأسد"]])  # -> [["O", "O", "B-PER", "I-PER"]]

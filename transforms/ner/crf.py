@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .features import WINDOW, Featurizer
+from .type_features import Lookup, NewTypes, crf_attribute_ids
 
 MEMO_LIMIT = 500_000  # distinct token types kept between calls
 
@@ -29,6 +30,7 @@ class NumpyCRF:
         self._memo: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         self._bound = np.stack([self._sum([f"{o}BOUND"]) for o in WINDOW])
         self._key_id, self._bigrams = _bigram_table(attrs)
+        self._lookup: Lookup | None = None
 
     def _sum(self, attrs: list[str]) -> np.ndarray:
         rows = [i for i in (self.attr_index.get(a) for a in attrs) if i is not None]
@@ -36,22 +38,20 @@ class NumpyCRF:
 
     def _add_types(self, toks: list[str]) -> None:
         """Memoise the local and per-offset context score vectors of new token types, all at once."""
-        ai = self.attr_index
-        zero_row = len(self.w) - 1  # a zero weight row closes no sum but keeps every segment non-empty
-        ids: list[int] = []
-        starts: list[int] = []
-        keys: list[str] = []
-        for tok in toks:
-            k, local, ctx = self.feat.token_attrs(tok)
-            keys.append(k)
-            for attrs in (local, *(ctx[o] for o in WINDOW)):
-                starts.append(len(ids))
-                ids.append(zero_row)
-                ids.extend(i for i in map(ai.get, attrs) if i is not None)
-        sums = np.add.reduceat(self.w[np.asarray(ids, np.int64)], np.asarray(starts, np.int64), axis=0)
-        sums = sums.reshape(len(toks), 1 + len(WINDOW), -1)
+        if self._lookup is None:
+            self._lookup = Lookup.of(self.attr_index)
+        types = NewTypes.of(toks, self.feat.lex)
+        rows, counts = crf_attribute_ids(types, self._lookup)
+        # Each segment's rows behind the zero weight row, which closes no sum but keeps every segment
+        # non-empty: row j lands after the zero rows of its own and every earlier segment.
+        n_seg = len(counts)
+        segment = np.repeat(np.arange(n_seg), counts)
+        ids = np.full(len(rows) + n_seg, len(self.w) - 1, np.int64)
+        ids[np.arange(len(rows)) + segment + 1] = rows
+        starts = np.arange(n_seg) + np.concatenate([[0], np.cumsum(counts)[:-1]])
+        sums = np.add.reduceat(self.w[ids], starts, axis=0).reshape(len(toks), 1 + len(WINDOW), -1)
         key_id = self._key_id
-        for tok, k, v in zip(toks, keys, sums, strict=True):
+        for tok, k, v in zip(toks, types.keys, sums, strict=True):
             self._memo[tok] = (key_id.get(k, -1), v[0], v[1:])
 
     def emissions(self, sents: list[list[str]]) -> np.ndarray:

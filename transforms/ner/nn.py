@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .features import Lexicon
 from .iob2 import TAGS
 from .text import affix_features, forms
+from .type_features import Lookup, NewTypes, network_feature_ids
 
 MEMO_LIMIT = 500_000  # distinct token types kept between calls
 
@@ -85,6 +87,8 @@ class WindowTagger:
         self._memo: dict[str, tuple[int, np.ndarray]] = {}
         self._fsum: dict[str, np.ndarray] = {}  # token -> (members, feat_dim) feature sums
         self._fsum_of: tuple[np.ndarray, ...] = ()
+        self._tables = np.zeros((0, 0), np.float32)  # the members' F side by side (members * feat_dim wide)
+        self._lookup: tuple[dict[str, int], Lookup] | None = None
         d_in = (2 * cfg.window + 1) * (emb.shape[1] + cfg.feat_dim)
         if params is None:
             rng = np.random.default_rng(cfg.seed)
@@ -112,6 +116,19 @@ class WindowTagger:
         out = (wid, ids)
         self._memo[tok] = out
         return out
+
+    def _add_types(self, toks: list[str]) -> None:
+        """Memoise word ids and feature ids of new token types, all at once (as `_token` does one by one)."""
+        if self._lookup is None or self._lookup[0] is not self.feats:
+            self._lookup = (self.feats, Lookup.of(self.feats))
+        types = NewTypes.of(toks, Lexicon(self.clusters, self.gazetteer))
+        ids, counts = network_feature_ids(types, self._lookup[1])
+        vocab = self.vocab
+        memo = self._memo
+        per_type = np.split(ids, np.cumsum(counts)[:-1]) if toks else []
+        for tok, k, stem, f in zip(toks, types.keys, types.stems, per_type, strict=True):
+            wid = vocab.get(k)
+            memo[tok] = (vocab.get(stem, 0) if wid is None else wid, f)
 
     def encode(self, sents: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Flat word ids, padded feature ids, and the flat positions of the real tokens.
@@ -182,7 +199,10 @@ class WindowTagger:
         flat[pos] = tid
         memo = self._memo
         types = list(index)
-        wids = np.array([0] + [(memo.get(t) or self._token(t))[0] for t in types], np.int64)
+        new = [t for t in types if t not in memo]
+        if new:
+            self._add_types(new)
+        wids = np.fromiter(chain([0], (memo[t][0] for t in types)), np.int64, len(types) + 1)
         members = self.members
         fsums = self._feature_sums(types, members)  # (members, types + 1, feat_dim)
         n_off = 2 * k + 1
@@ -208,6 +228,7 @@ class WindowTagger:
         ):
             self._fsum = {}
             self._fsum_of = tables
+            self._tables = np.hstack(tables)  # one gather serves every member
         cache = self._fsum
         new = [t for t in types if t not in cache]
         if new:
@@ -215,7 +236,7 @@ class WindowTagger:
             # Each type's feature ids behind a padding id (a zero row), so no segment is empty.
             fids = np.concatenate([*chain.from_iterable((_PAD, i) for i in ids)]).astype(np.int64)
             starts = np.cumsum([0, *(1 + len(i) for i in ids[:-1])])
-            sums = np.stack([np.add.reduceat(f[fids], starts, axis=0) for f in tables], axis=1)
+            sums = np.add.reduceat(self._tables[fids], starts, axis=0).reshape(len(new), len(tables), -1)
             cache.update(zip(new, sums, strict=True))
         bound = np.stack([f[1] for f in tables])[None]  # (1, members, feat_dim)
         rows = np.stack([cache[t] for t in types]) if types else np.zeros((0, *bound.shape[1:]), np.float32)
