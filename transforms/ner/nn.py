@@ -5,7 +5,8 @@ that words never seen in the labeled data keep a meaningful vector) and the sum 
 embeddings of its sparse features (word identity, clitic-stripped stem, affixes, character
 n-grams, shape, cluster ids, gazetteer labels). A two-layer MLP reads a +-K token window and gives
 tag probabilities; a constrained Viterbi (`viterbi.py`) turns them into valid IOB2. Inference
-needs only numpy, so the runtime stays light; training lives in `training/network.py`.
+needs only numpy (and polars, which featurises a batch's new token types at once: `type_features.py`),
+so the runtime stays light; training lives in `training/network.py`.
 """
 
 from __future__ import annotations
