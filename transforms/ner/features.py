@@ -10,13 +10,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .text import affix_features, forms
+from .text import affix_features, cluster_features, forms
 
 _LATIN = re.compile(r"[A-Za-z]")
 _DIGIT = re.compile(r"[0-9٠-٩]")
 _PUNCT = re.compile(r"[^\w]")
 
 WINDOW = (-2, -1, 1, 2)
+
+
+def crf_shape(tok: str) -> list[str]:
+    """The CRF's shape attributes of the raw token: `latin`, `digit`, and up to three punctuation marks."""
+    f = []
+    if _LATIN.search(tok):
+        f.append("latin")
+    if _DIGIT.search(tok):
+        f.append("digit")
+    if _PUNCT.search(tok):
+        f.append("punct=" + "".join(sorted(set(_PUNCT.findall(tok))))[:3])
+    return f
 
 
 @dataclass
@@ -51,22 +63,13 @@ class Featurizer:
         k, pfx, stem = forms(tok)
         cl = self.lex.cluster(k, stem)
         gz = self.lex.gaz(k, stem)
-        local = affix_features(k, pfx, stem)
-        if _LATIN.search(tok):
-            local.append("latin")
-        if _DIGIT.search(tok):
-            local.append("digit")
-        if _PUNCT.search(tok):
-            local.append("punct=" + "".join(sorted(set(_PUNCT.findall(tok))))[:3])
-        if cl is None:
-            local.append("oov")
-        else:
-            local.extend(f"c{i}={c}" for i, c in enumerate(cl))
+        local = affix_features(k, pfx, stem) + crf_shape(tok)
+        local.extend(["oov"] if cl is None else cluster_features(cl))
         if gz is not None:
             local.extend("gz=" + g for g in gz.split("|"))
         ctx_base = ["w=" + k, "st=" + stem]
         if cl is not None:
-            ctx_base.extend(f"c{i}={c}" for i, c in enumerate(cl[1:], start=1))
+            ctx_base.extend(cluster_features(cl, 1))
         if gz is not None:
             ctx_base.extend("gz=" + g for g in gz.split("|"))
         ctx = {o: [f"{o}{f}" for f in ctx_base] for o in WINDOW}

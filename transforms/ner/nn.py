@@ -20,7 +20,7 @@ import numpy as np
 
 from .features import Lexicon
 from .iob2 import TAGS
-from .text import affix_features, forms
+from .text import affix_features, cluster_features, forms, network_shape
 from .type_features import Lookup, NewTypes, network_feature_ids
 
 MEMO_LIMIT = 500_000  # distinct token types kept between calls
@@ -49,17 +49,9 @@ def token_features(tok: str, clusters, gazetteer: dict) -> list[str]:
     padded = "<" + stem + ">"
     f.extend("g3=" + padded[i : i + 3] for i in range(len(padded) - 2))
     f.extend("g4=" + padded[i : i + 4] for i in range(len(padded) - 3))
-    if any("a" <= c.lower() <= "z" for c in tok):
-        f.append("latin")
-    if any(c.isdigit() for c in tok):
-        f.append("digit")
-    if any(not c.isalnum() for c in tok):
-        f.append("punct")
+    f.extend(network_shape(tok))
     cl = clusters.get(k) or clusters.get(stem)
-    if cl is None:
-        f.append("oov")
-    else:
-        f.extend(f"c{i}={c}" for i, c in enumerate(cl))
+    f.extend(["oov"] if cl is None else cluster_features(cl))
     gz = gazetteer.get(k) or gazetteer.get(stem)
     if gz:
         f.extend("gz=" + g for g in gz.split("|"))

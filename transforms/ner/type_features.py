@@ -7,29 +7,23 @@ took a quarter of the tagging time. Here the same strings are built column-wise 
 joins, and each type's ids come out in the order the one-token definitions give, so the sums of
 their weights are bit-identical (`tests/test_ner_type_features.py` holds the two equal).
 
-What stays per type in Python is a handful of dict lookups and character-class tests on the raw
-token, whose exact semantics (`str.isdigit`, `str.isalnum`, Python's `\\w`) a polars regex would not
-reproduce character for character.
+What stays per type in Python is a handful of dict lookups and the shape tests on the raw token
+(`text.network_shape`, `features.crf_shape`, shared with the one-token definitions), whose exact
+semantics (`str.isdigit`, `str.isalnum`, Python's `\\w`) a polars regex would not reproduce.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from .features import WINDOW, Lexicon
-from .text import forms
+from .features import WINDOW, Lexicon, crf_shape
+from .text import NN_LATIN, cluster_features, forms, network_shape
 
-# Characters c with "a" <= c.lower() <= "z": the network's `latin` test (İ and the Kelvin sign lower to
-# Latin letters); `test_ner_type_features` checks the class against every code point.
-NN_LATIN = re.compile("[A-Za-z\u0130\u212a]")
-_CRF_LATIN = re.compile(r"[A-Za-z]")
-_CRF_DIGIT = re.compile(r"[0-9٠-٩]")
-_CRF_PUNCT = re.compile(r"[^\w]")
+__all__ = ["NN_LATIN", "Lookup", "NewTypes", "crf_attribute_ids", "network_feature_ids"]
 
 _PART = 1 << 32  # sequence numbers: part * _PART + position within the part
 
@@ -138,10 +132,6 @@ class _Listed:
         )
 
 
-def _cluster_features(cl: tuple[str, ...] | None, start: int = 0) -> list[str]:
-    return [] if cl is None else [f"c{i}={c}" for i, c in enumerate(cl[start:], start=start)]
-
-
 def _gaz_features(gz: str | None) -> list[str]:
     return ["gz=" + g for g in gz.split("|")] if gz else []
 
@@ -155,14 +145,8 @@ def network_feature_ids(types: NewTypes, feats: Lookup) -> tuple[np.ndarray, np.
     """Flat feature ids of the window network (`nn.token_features`, known features only) and their count per type."""
     extra = _Listed()
     for t, (tok, cl, gz) in enumerate(zip(types.tokens, types.clusters, types.gazetteer, strict=True)):
-        f = []
-        if NN_LATIN.search(tok):
-            f.append("latin")
-        if not tok.isalpha() and any(c.isdigit() for c in tok):  # no letter is a digit
-            f.append("digit")
-        if tok and not tok.isalnum():
-            f.append("punct")
-        f.extend(_cluster_features(cl) if cl else ["oov"])
+        f = network_shape(tok)
+        f.extend(["oov"] if cl is None else cluster_features(cl))
         f.extend(_gaz_features(gz))
         extra.add(t, f)
     frame = types.frame()
@@ -177,18 +161,12 @@ def crf_attribute_ids(types: NewTypes, attrs: Lookup) -> tuple[np.ndarray, np.nd
     attributes, then those lent to each offset of `features.WINDOW` (`Featurizer.token_attrs`)."""
     local, ctx = _Listed(), _Listed()
     for t, (tok, cl, gz) in enumerate(zip(types.tokens, types.clusters, types.gazetteer, strict=True)):
-        f = []
-        if _CRF_LATIN.search(tok):
-            f.append("latin")
-        if _CRF_DIGIT.search(tok):
-            f.append("digit")
-        if _CRF_PUNCT.search(tok):
-            f.append("punct=" + "".join(sorted(set(_CRF_PUNCT.findall(tok))))[:3])
-        f.extend(["oov"] if cl is None else _cluster_features(cl))
+        f = crf_shape(tok)
+        f.extend(["oov"] if cl is None else cluster_features(cl))
         gzf = [] if gz is None else ["gz=" + g for g in gz.split("|")]
         f.extend(gzf)
         local.add(t, f)
-        ctx.add(t, _cluster_features(cl, 1) + gzf)
+        ctx.add(t, cluster_features(cl, 1) + gzf)
     frame = types.frame()
     own = pl.concat([_affix_rows(frame, 0), local.rows(1)]).with_columns(pl.lit(0, pl.Int64).alias("seg"))
     base = pl.concat([
