@@ -181,6 +181,12 @@ def quality(tagger) -> None:
         n_tok = sum(map(len, sents))
         print(f"\nANERcorp {split} split: {len(sents)} sentences, {n_tok:,} tokens, {n_gold} entities")
         print(_tables(named))
+        # conlleval's chunks above are seqeval's default mode; its strict IOB2 mode drops the gold
+        # chunks that open with an I- tag.
+        strict = score(gold, cli_tags(tagger, sents), scheme_strict=True)
+        print("\nakhbar ner, seqeval modes (strict span micro F1 x 100):")
+        print(f"  default (conlleval chunks)  {100 * named['akhbar ner (gold tokens)']['ALL'].f1:.2f}")
+        print(f"  strict, scheme IOB2         {100 * strict['ALL'].f1:.2f}  ({strict['ALL'].n_gold} gold entities)")
 
 
 def _articles(n_files: int):

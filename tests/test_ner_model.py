@@ -6,6 +6,7 @@ Nothing here retrains: the model tests only load the committed artifact. Trainin
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from transforms.ner import MODEL_DIR, Tagger
 from transforms.ner.consistency import propagate
-from transforms.ner.iob2 import repair_iob2, spans
+from transforms.ner.iob2 import TAGS, repair_iob2, spans
 from transforms.ner.text import key, strip_prefix
 
 # A sentence in ANERcorp's tokenisation and the tags the committed model gives it.
@@ -32,6 +33,19 @@ def test_spans_follow_conlleval_chunking() -> None:
     assert spans(["B-ORG", "B-ORG", "I-ORG"]) == [("ORG", 0, 1), ("ORG", 1, 3)]
     assert spans(["O", "O"]) == []
     assert spans([]) == []
+
+
+def test_strict_spans_open_only_at_b_and_agree_on_valid_iob2() -> None:
+    assert spans(["I-PER", "I-PER", "O"], scheme_strict=True) == []
+    assert spans(["B-PER", "I-LOC", "I-LOC"], scheme_strict=True) == [("PER", 0, 1)]
+    assert spans(["B-PER", "I-PER", "I-LOC", "I-PER"], scheme_strict=True) == [("PER", 0, 2)]
+    assert spans(["B-ORG", "B-ORG", "I-ORG"], scheme_strict=True) == [("ORG", 0, 1), ("ORG", 1, 3)]
+    assert spans([], scheme_strict=True) == []
+    # On valid IOB2 (what the tagger emits) the two readings are the same.
+    rng = random.Random(3)
+    for _ in range(500):
+        tags = repair_iob2([rng.choice(TAGS) for _ in range(rng.randint(0, 10))])
+        assert spans(tags, scheme_strict=True) == spans(tags)
 
 
 # ---- IOB2 repair, text helpers ---------------------------------------------------------------

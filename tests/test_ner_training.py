@@ -49,6 +49,22 @@ def test_score_matches_conlleval_on_a_known_case() -> None:
     assert round(100 * s.f1, 2) == 40.00
 
 
+def test_score_in_seqeval_strict_mode_opens_chunks_only_at_b() -> None:
+    # seqeval (mode="strict", scheme=IOB2) on these reports P 0.5, R 0.5, F1 0.5: the stray I-LOC
+    # after B-PER is no chunk, so only PER (0, 1), which is too short, and LOC (3, 4) are found.
+    gold = [["B-PER", "I-PER", "O", "B-LOC", "O"]]
+    pred = [["B-PER", "I-LOC", "O", "B-LOC", "O"]]
+    s = score(gold, pred, scheme_strict=True)["ALL"]
+    assert (s.tp, s.n_pred, s.n_gold) == (1, 2, 2)
+    # A gold chunk opened by I- exists for conlleval and seqeval's default mode, not for strict mode:
+    # seqeval strict gives P 0.5, R 1.0 here, its default mode 1.0 / 1.0.
+    gold = [["I-PER", "I-PER", "O", "B-LOC"]]
+    pred = [["B-PER", "I-PER", "O", "B-LOC"]]
+    assert score(gold, pred)["ALL"].f1 == pytest.approx(1.0)
+    s = score(gold, pred, scheme_strict=True)["ALL"]
+    assert (s.precision, s.recall) == (pytest.approx(0.5), pytest.approx(1.0))
+
+
 def test_score_rejects_misaligned_input() -> None:
     with pytest.raises(ValueError):
         score([["O"]], [["O", "O"]])

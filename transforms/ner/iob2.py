@@ -13,8 +13,15 @@ TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-
 TAG_ID = {t: i for i, t in enumerate(TAGS)}
 
 
-def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """Entity chunks `(type, start, end_exclusive)` of one sentence, conlleval-style."""
+def spans(tags: Sequence[str], scheme_strict: bool = False) -> list[tuple[str, int, int]]:
+    """Entity chunks `(type, start, end_exclusive)` of one sentence, conlleval-style.
+
+    conlleval (and seqeval's default mode) opens a chunk at an `I-X` after `O` or another type;
+    with `scheme_strict` (seqeval's `mode="strict", scheme=IOB2`) only `B-X` opens one, and an
+    `I-X` that does not continue an `X` chunk belongs to no chunk.
+    """
+    if scheme_strict:
+        return _strict_spans(tags)
     out: list[tuple[str, int, int]] = []
     cur_type: str | None = None
     start = 0
@@ -32,6 +39,22 @@ def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
             out.append((cur_type, start, i))
             cur_type = None
         if bio == "B" or (bio == "I" and cur_type is None):
+            cur_type, start = typ, i
+    return out
+
+
+def _strict_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    cur_type: str | None = None
+    start = 0
+    for i, tag in enumerate([*tags, "O"]):
+        bio, _, typ = tag.partition("-")
+        if cur_type is not None and bio == "I" and typ == cur_type:
+            continue
+        if cur_type is not None:
+            out.append((cur_type, start, i))
+            cur_type = None
+        if bio == "B":
             cur_type, start = typ, i
     return out
 

@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     res, tps = run(tagger, sents, gold)
     print(f"{args.split}: {len(sents)} sentences, {n} tokens; load {load_s:.2f} s; {tps:,.0f} tokens/s (first call)")
     print(table(res))
+    pred = tagger.tag(sents)
+    strict = score(gold, pred, scheme_strict=True)["ALL"]
+    print(f"seqeval strict mode (IOB2): F1 {100 * strict.f1:.2f} (P {100 * strict.precision:.2f}, "
+          f"R {100 * strict.recall:.2f}; {strict.n_gold} gold entities)")
     if args.docs:
         res, tps = run(tagger, sents, gold, [i // args.docs for i in range(len(sents))])
         print(f"\nwith the consistency pass, documents = blocks of {args.docs} sentences ({tps:,.0f} tokens/s)")
