@@ -164,8 +164,9 @@ def quality(tagger) -> None:
     # anything about it (the defaults were chosen on dev with a model trained without dev).
     for split in ("test",):
         sents, gold = load_splits(ANERCORP)[split]
+        command = cli_tags(tagger, sents)
         named = {
-            "akhbar ner (gold tokens)": score(gold, cli_tags(tagger, sents)),
+            "akhbar ner (gold tokens)": score(gold, command),
             "akhbar ner --context 0": score(gold, cli_tags(tagger, sents, context=0)),
             "enrich: tagger + gazetteer": score_extractor(lambda a: tag_mentions(a, tagger), sents, gold),
             # ANERcorp tags currency words (دولار) MISC; the enrich step drops them as no entity.
@@ -183,7 +184,7 @@ def quality(tagger) -> None:
         print(_tables(named))
         # conlleval's chunks above are seqeval's default mode; its strict IOB2 mode drops the gold
         # chunks that open with an I- tag.
-        strict = score(gold, cli_tags(tagger, sents), scheme_strict=True)
+        strict = score(gold, command, scheme_strict=True)
         print("\nakhbar ner, seqeval modes (strict span micro F1 x 100):")
         print(f"  default (conlleval chunks)  {100 * named['akhbar ner (gold tokens)']['ALL'].f1:.2f}")
         print(f"  strict, scheme IOB2         {100 * strict['ALL'].f1:.2f}  ({strict['ALL'].n_gold} gold entities)")
