@@ -10,6 +10,8 @@ sentence on its own), and the enrich step's extractors run on text: every block 
 sentences becomes one article body (sentences on their own lines, tokens joined by spaces), the
 extractor's character spans are mapped back onto the tokens they touch (a span cut inside a token,
 وإيران -> إيران, marks the whole token), and the tags are scored against the gold ones.
+The command's output is also scored in seqeval's strict IOB2 mode, and its recall is split per type
+by whether the entity's surface occurs with that type in train (where the errors are).
 
 How the enrich step's defaults (``transforms.mentions.MentionConfig``) were chosen: on the dev
 split (train's held-out blocks, ``transforms.ner.training.anercorp.load_splits``), with a tagger of the
@@ -142,6 +144,26 @@ def _tables(named: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def recall_by_novelty(
+    train: tuple[list[list[str]], list[list[str]]], gold: list[list[str]], pred: list[list[str]], sents: list[list[str]]
+) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """Per type: (gold, found) for gold entities whose surface occurs with that type in train, and for the rest."""
+    from transforms.ner.iob2 import TYPES, spans
+
+    seen: set[tuple[str, str]] = set()
+    for s, t in zip(*train, strict=True):
+        seen.update((typ, " ".join(s[a:b])) for typ, a, b in spans(t))
+    counts = {typ: [[0, 0], [0, 0]] for typ in TYPES}
+    for s, g, p in zip(sents, gold, pred, strict=True):
+        found = set(spans(p))
+        for chunk in spans(g):
+            typ, a, b = chunk
+            cell = counts[typ][0 if (typ, " ".join(s[a:b])) in seen else 1]
+            cell[0] += 1
+            cell[1] += chunk in found
+    return {typ: (tuple(c[0]), tuple(c[1])) for typ, c in counts.items()}
+
+
 def cli_tags(tagger, sents: list[list[str]], context: int | None = None) -> list[list[str]]:
     """Tags printed by `akhbar ner [--context N]` for the tokens of ``sents`` (no -DOCSTART- lines)."""
     from flows.ner_command import CONTEXT_SENTENCES, run
@@ -163,7 +185,8 @@ def quality(tagger) -> None:
     # The committed model is trained on all of train, dev included: only the test split says
     # anything about it (the defaults were chosen on dev with a model trained without dev).
     for split in ("test",):
-        sents, gold = load_splits(ANERCORP)[split]
+        sp = load_splits(ANERCORP)
+        sents, gold = sp[split]
         command = cli_tags(tagger, sents)
         named = {
             "akhbar ner (gold tokens)": score(gold, command),
@@ -188,6 +211,11 @@ def quality(tagger) -> None:
         print("\nakhbar ner, seqeval modes (strict span micro F1 x 100):")
         print(f"  default (conlleval chunks)  {100 * named['akhbar ner (gold tokens)']['ALL'].f1:.2f}")
         print(f"  strict, scheme IOB2         {100 * strict['ALL'].f1:.2f}  ({strict['ALL'].n_gold} gold entities)")
+        # Where recall is lost: most test persons never occur in train.
+        print("\nakhbar ner recall, gold entities seen with their type in train / not (gold, recall %):")
+        for typ, ((n_seen, f_seen), (n_new, f_new)) in recall_by_novelty(sp["full"], gold, command, sents).items():
+            print(f"  {typ:<5} seen {n_seen:>4} {100 * f_seen / max(n_seen, 1):5.1f}   "
+                  f"unseen {n_new:>4} {100 * f_new / max(n_new, 1):5.1f}")
 
 
 def _articles(n_files: int):

@@ -146,3 +146,17 @@ def test_command_line_entry_points_answer_help(module: str, option: str) -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:") and option in done.stdout
+
+
+def test_recall_by_novelty_splits_gold_entities_by_whether_train_has_them() -> None:
+    from tests.bench_ner import recall_by_novelty
+
+    train = ([["زار", "بوش", "بغداد"]], [["O", "B-PER", "B-LOC"]])
+    sents = [["بوش", "في", "عمان"], ["رايس", "في", "بغداد"]]
+    gold = [["B-PER", "O", "B-LOC"], ["B-PER", "O", "B-ORG"]]  # بغداد as ORG: unseen with that type
+    pred = [["B-PER", "O", "O"], ["O", "O", "B-ORG"]]
+    got = recall_by_novelty(train, gold, pred, sents)
+    assert got["PER"] == ((1, 1), (1, 0))
+    assert got["LOC"] == ((0, 0), (1, 0))
+    assert got["ORG"] == ((0, 0), (1, 1))
+    assert got["MISC"] == ((0, 0), (0, 0))
